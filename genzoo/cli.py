@@ -1,0 +1,190 @@
+"""The ``genzoo`` command line: list, train, sample, eval, bench, data.
+
+Bad input ends in one line on stderr naming the bad value, exit code 2, no traceback.
+A diverged run ends with exit code 3 and keeps its last good checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from genzoo.errors import DivergenceError, GenzooError
+
+EXAMPLES = """examples:
+  genzoo list
+  genzoo train gan --data grid25 --set steps=5000
+  genzoo train gan --data mnist --set batch_size=64 --set steps=3000
+  genzoo train --resume runs/gan_grid25 --set train.steps=8000
+  genzoo sample runs/gan_grid25 -n 64
+  genzoo eval runs/gan_grid25
+  genzoo bench dcgan-throughput
+"""
+
+
+def _cmd_list(args: argparse.Namespace) -> int:
+    from genzoo import bench, data
+    from genzoo.losses import OBJECTIVES
+    from genzoo.models import MODELS, capabilities
+    from genzoo.models.base import summary
+
+    print("models:")
+    for name, cls in MODELS.items():
+        print(f"  {name:<18} {summary(cls)}")
+        print(f"  {'':<18} capabilities: {', '.join(capabilities(cls))}; data: {', '.join(cls.supports)}")
+    print("\nobjectives (--set objective=NAME on adversarial models):")
+    for name, obj in OBJECTIVES.items():
+        print(f"  {name:<18} {obj.summary}")
+    print("\ndata sets (--data NAME, or a path to .npy/.npz/.csv or a folder of images):")
+    for name, text in data.describe():
+        print(f"  {name:<18} {text}")
+    print("\nbenchmarks (genzoo bench NAME):")
+    for name, text in bench.describe():
+        print(f"  {name:<18} {text}")
+    return 0
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from genzoo import run
+
+    if args.resume:
+        if args.model or args.data or args.config:
+            raise GenzooError("--resume takes the run directory only (plus --set train.* overrides)")
+        run_dir, metrics = run.resume(args.resume, args.set)
+    else:
+        if not args.model:
+            raise GenzooError("missing MODEL (see `genzoo list`), or --resume RUN")
+        if not args.data:
+            raise GenzooError("missing --data DATA (a data set name from `genzoo list`, or a path)")
+        run_config = run.resolve(args.model, args.data, args.config, args.set)
+        run_dir, metrics = run.train(run_config, args.runs, args.name)
+    print(f"run: {run_dir}")
+    print(json.dumps({k: round(v, 6) for k, v in metrics.items()}))
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    import numpy as np
+    import torch
+
+    from genzoo import run
+    from genzoo.viz import save_samples
+
+    if args.n < 1:
+        raise GenzooError(f"invalid value -n {args.n}: must be ≥ 1")
+    model, run_config = run.load(args.run)
+    torch.manual_seed(args.seed)
+    x = model.sample(args.n).cpu()
+    out = Path(args.out) if args.out else Path(args.run) / "samples" / f"sample_seed{args.seed}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.save(out.with_suffix(".npy"), x.numpy())
+    save_samples(x, out.with_suffix(".png"), title=f"{Path(args.run).name}: {args.n} samples")
+    print(f"wrote {out.with_suffix('.png')} and {out.with_suffix('.npy')}")
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+
+    from genzoo import data, run
+    from genzoo.metrics.evaluate import evaluate
+
+    if args.n is not None and args.n < 2:
+        raise GenzooError(f"invalid value -n {args.n}: must be ≥ 2")
+    model, run_config = run.load(args.run)
+    dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
+    torch.manual_seed(args.seed)
+    metrics = evaluate(model, dataset, seed=args.seed, n=args.n)
+    (Path(args.run) / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    print(json.dumps(metrics))
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from genzoo import bench
+
+    result = bench.run(args.name, out=args.out, quick=args.quick, jobs=args.jobs, sets=args.set)
+    print(f"results in {result}")
+    return 0
+
+
+def _cmd_data(args: argparse.Namespace) -> int:
+    from genzoo import config, data
+
+    ds = data.load(args.name, **config.parse_sets(args.set))
+    print(json.dumps({"name": ds.name, "kind": ds.kind, "train": list(ds.x.shape),
+                      "test": list(ds.test_x.shape) if ds.test_x is not None else None,
+                      "labels": ds.y is not None, "params": ds.params}))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="genzoo", description="Train, sample, evaluate and compare deep generative models.",
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("list", help="models, objectives, data sets and benchmarks")
+    s.set_defaults(fn=_cmd_list)
+
+    s = sub.add_parser("train", help="train a model into a new run directory (or --resume one)",
+                       epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("model", nargs="?", help="model name (genzoo list)")
+    s.add_argument("--data", help="data set name, or a path to .npy/.npz/.csv or a folder of images")
+    s.add_argument("--config", help="TOML file with [model], [train] and [data] tables")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one value: a model/train field (lr_g=1e-4, steps=2000) or section.field (data.std=0.02)")
+    s.add_argument("--name", help="run directory name under --runs (default: MODEL_DATA, made unique)")
+    s.add_argument("--runs", default="runs", help="root of run directories (default: runs)")
+    s.add_argument("--resume", metavar="RUN", help="continue the run in this directory from its checkpoint")
+    s.set_defaults(fn=_cmd_train)
+
+    s = sub.add_parser("sample", help="draw samples from a trained run (PNG and .npy)")
+    s.add_argument("run", help="run directory")
+    s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--out", help="output path without extension (default RUN/samples/sample_seedS)")
+    s.set_defaults(fn=_cmd_sample)
+
+    s = sub.add_parser("eval", help="evaluate a trained run with every applicable metric")
+    s.add_argument("run", help="run directory")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("-n", type=int, default=None, help="evaluation samples (default: the protocol's, 2 500 points or 500 images)")
+    s.set_defaults(fn=_cmd_eval)
+
+    s = sub.add_parser("bench", help="run a benchmark or experiment suite")
+    s.add_argument("name", help="benchmark name (genzoo list) or a suite spec .toml")
+    s.add_argument("--out", help="output directory (default bench/NAME)")
+    s.add_argument("--quick", action="store_true", help="a much smaller budget, to check that it runs")
+    s.add_argument("--jobs", type=int, default=1, help="parallel worker processes for suites")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec/benchmark value")
+    s.set_defaults(fn=_cmd_bench)
+
+    s = sub.add_parser("data", help="load (and download/cache) a data set and describe it")
+    s.add_argument("name", help="data set name or path")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="data set parameter")
+    s.set_defaults(fn=_cmd_data)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        return args.fn(args)
+    except GenzooError as e:
+        print(f"genzoo: error: {e}", file=sys.stderr)
+        return 2
+    except DivergenceError as e:
+        print(f"genzoo: {e}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("genzoo: interrupted; the last checkpoint is kept (continue with --resume)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Checkpoints as a single safetensors file: tensors in the body, structure as JSON metadata.
+
+Nothing is unpickled on load, so a checkpoint cannot execute code. Any nesting of dicts (with
+str or int keys), lists, tuples, tensors, numbers, strings, booleans and None round-trips
+exactly — enough for model and optimiser ``state_dict()``s, RNG states and trainer state.
+Writes are atomic: a temporary file in the same directory is renamed over the target.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from genzoo.errors import GenzooError
+
+_STRUCTURE_KEY = "genzoo.structure"
+
+
+def _encode(obj: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, torch.Tensor):
+        key = path or "."
+        # clone: safetensors refuses tensors that share storage (tied weights, views)
+        tensors[key] = obj.detach().to("cpu").contiguous().clone()
+        return {"__tensor__": key}
+    if isinstance(obj, dict):
+        items = []
+        for k, v in obj.items():
+            if not isinstance(k, (str, int)) or isinstance(k, bool):
+                raise TypeError(f"checkpoint keys must be str or int, got {k!r}")
+            items.append([k, _encode(v, f"{path}/{k}", tensors)])
+        return {"__dict__": items}
+    if isinstance(obj, tuple):
+        return {"__tuple__": [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]}
+    if isinstance(obj, list):
+        return [_encode(v, f"{path}/{i}", tensors) for i, v in enumerate(obj)]
+    if obj is None or isinstance(obj, (bool, int, float, str)):
+        if isinstance(obj, float) and obj != obj:
+            return {"__float__": "nan"}
+        if isinstance(obj, float) and obj in (float("inf"), float("-inf")):
+            return {"__float__": "inf" if obj > 0 else "-inf"}
+        return obj
+    raise TypeError(f"cannot store {type(obj).__name__} at {path!r} in a checkpoint")
+
+
+def _decode(obj: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(obj, list):
+        return [_decode(v, tensors) for v in obj]
+    if isinstance(obj, dict):
+        if "__tensor__" in obj:
+            return tensors[obj["__tensor__"]]
+        if "__dict__" in obj:
+            return {k: _decode(v, tensors) for k, v in obj["__dict__"]}
+        if "__tuple__" in obj:
+            return tuple(_decode(v, tensors) for v in obj["__tuple__"])
+        if "__float__" in obj:
+            return float(obj["__float__"])
+    return obj
+
+
+def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
+    """Atomically write ``state`` (nested dicts of tensors and plain values) to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tensors: dict[str, torch.Tensor] = {}
+    structure = _encode(state, "", tensors)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={_STRUCTURE_KEY: json.dumps(structure)})
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint written by :func:`save_checkpoint` (no code is executed)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenzooError(f"checkpoint not found: {str(path)!r}")
+    try:
+        tensors = load_file(str(path), device=str(device))
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            metadata = f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise GenzooError(f"cannot read checkpoint {str(path)!r}: {e}") from None
+    if _STRUCTURE_KEY not in metadata:
+        raise GenzooError(f"{str(path)!r} is a safetensors file but not a genzoo checkpoint")
+    return _decode(json.loads(metadata[_STRUCTURE_KEY]), tensors)

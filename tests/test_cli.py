@@ -1,0 +1,122 @@
+"""Command line: listing, a tiny end-to-end run, and every kind of bad input."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from genzoo.cli import main
+
+TINY = ["--set", "steps=20", "--set", "log_every=10", "--set", "sample_every=0", "--set", "hidden=16",
+        "--set", "depth=1", "--set", "n_eval=100", "--set", "data.n=1000"]
+
+
+def run_cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_list_shows_models_objectives_data_and_benchmarks(capsys):
+    code, out, _ = run_cli(capsys, "list")
+    assert code == 0
+    for word in ("gan", "capabilities: sample", "minimax", "nonsaturating", "ring8", "grid25", "mnist",
+                 "stacked_mnist", "dcgan-throughput"):
+        assert word in out, word
+
+
+def test_train_sample_eval_end_to_end(tmp_path, capsys):
+    code, out, err = run_cli(capsys, "train", "gan", "--data", "ring8", "--runs", str(tmp_path), "--name", "r", *TINY)
+    assert code == 0, err
+    run_dir = tmp_path / "r"
+    assert (run_dir / "checkpoint.safetensors").exists() and (run_dir / "config.json").exists()
+    code, out, err = run_cli(capsys, "sample", str(run_dir), "-n", "16")
+    assert code == 0, err
+    x = np.load(run_dir / "samples" / "sample_seed0.npy")
+    assert x.shape == (16, 2) and np.isfinite(x).all()
+    assert (run_dir / "samples" / "sample_seed0.png").stat().st_size > 1000
+    code, out, err = run_cli(capsys, "eval", str(run_dir), "-n", "300")
+    assert code == 0, err
+    metrics = json.loads(out)
+    assert {"w1", "modes", "hq_share"} <= set(metrics) and metrics["w1"] > 0
+
+
+def test_resume_via_cli_extends_a_run(tmp_path, capsys):
+    assert run_cli(capsys, "train", "gan", "--data", "ring8", "--runs", str(tmp_path), "--name", "r", *TINY)[0] == 0
+    code, _, err = run_cli(capsys, "train", "--resume", str(tmp_path / "r"), "--set", "train.steps=30")
+    assert code == 0, err
+    steps = [json.loads(l)["step"] for l in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [10, 20, 30]
+
+
+def write(path, array):
+    np.save(path, array)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    "argv,needle",
+    [
+        (["train", "gann", "--data", "ring8"], "unknown model 'gann'; valid: "),
+        (["train", "gan", "--data", "ring9"], "ring9"),
+        (["train", "gan", "--data", "/no/such/file.npy"], "/no/such/file.npy"),
+        (["train", "gan", "--data", "ring8", "--set", "lr_gg=1"], "unknown config key 'lr_gg'"),
+        (["train", "gan", "--data", "ring8", "--set", "lr_g=-1"], "lr_g=-1.0"),
+        (["train", "gan", "--data", "ring8", "--set", "steps=abc"], "steps='abc'"),
+        (["train", "gan", "--data", "ring8", "--set", "objective=wasserstien"], "unknown objective 'wasserstien'"),
+        (["train", "gan", "--data", "ring8", "--set", "data.radiuss=2"], "radiuss"),
+        (["train", "gan", "--data", "ring8", "--set", "batch_size=999999"], "batch_size=999999"),
+        (["train", "gan", "--data", "ring8", "--set", "nokey"], "expected key=value"),
+        (["train", "gan", "--data", "ring8", "--config", "/no/such.toml"], "/no/such.toml"),
+        (["sample", "/no/such/run"], "/no/such/run"),
+        (["eval", "/no/such/run"], "/no/such/run"),
+        (["bench", "no-such-bench"], "unknown benchmark 'no-such-bench'"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, needle):
+    code, out, err = run_cli(capsys, *argv, *(["--runs", str(tmp_path)] if argv[0] == "train" else []))
+    assert code == 2
+    assert needle in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+
+
+def test_bad_user_data_files(tmp_path, capsys):
+    nan = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
+    nan[17, 1] = np.nan
+    cases = {
+        write(tmp_path / "nan.npy", nan): "NaN",
+        write(tmp_path / "shape.npy", np.zeros((4, 3, 2, 2, 2), np.float32)): "(4, 3, 2, 2, 2)",
+    }
+    (tmp_path / "x.xyz").write_text("1 2\n")
+    cases[str(tmp_path / "x.xyz")] = "x.xyz"
+    for path, needle in cases.items():
+        code, _, err = run_cli(capsys, "train", "gan", "--data", path, "--runs", str(tmp_path / "runs"))
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "runs").exists()  # nothing written for bad input
+
+
+def test_user_points_file_trains(tmp_path, capsys):
+    pts = np.random.default_rng(0).normal(size=(600, 2)).astype(np.float32)
+    code, out, err = run_cli(capsys, "train", "gan", "--data", write(tmp_path / "pts.npy", pts),
+                             "--runs", str(tmp_path), "--name", "u", *TINY[:-2])
+    assert code == 0, err
+    assert "w1" in json.loads(out.strip().splitlines()[-1])
+
+
+def test_existing_run_is_never_overwritten(tmp_path, capsys):
+    assert run_cli(capsys, "train", "gan", "--data", "ring8", "--runs", str(tmp_path), "--name", "r", *TINY)[0] == 0
+    before = (tmp_path / "r" / "checkpoint.safetensors").read_bytes()
+    code, _, err = run_cli(capsys, "train", "gan", "--data", "ring8", "--runs", str(tmp_path), "--name", "r", *TINY)
+    assert code == 2 and "already exists" in err
+    assert (tmp_path / "r" / "checkpoint.safetensors").read_bytes() == before
+    # without --name a fresh directory is chosen
+    assert run_cli(capsys, "train", "gan", "--data", "ring8", "--runs", str(tmp_path), *TINY)[0] == 0
+    assert (tmp_path / "gan_ring8").exists()
+
+
+def test_console_script_help():
+    for cmd in ([], ["train"], ["sample"], ["eval"], ["bench"], ["list"], ["data"]):
+        res = subprocess.run([sys.executable, "-m", "genzoo", *cmd, "--help"], capture_output=True, text=True)
+        assert res.returncode == 0 and "usage: genzoo" in res.stdout
