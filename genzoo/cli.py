@@ -111,6 +111,14 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_report(args: argparse.Namespace) -> int:
+    from genzoo.bench import report
+
+    for path in report.render(args.out_dir, report.parse_formats(args.format)):
+        print(f"wrote {path}")
+    return 0
+
+
 def _cmd_data(args: argparse.Namespace) -> int:
     from genzoo import config, data
 
@@ -163,6 +171,11 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--jobs", type=int, default=1, help="parallel worker processes for suites")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec/benchmark value")
     s.set_defaults(fn=_cmd_bench)
+
+    s = sub.add_parser("report", help="render a suite's results as Markdown and HTML (tables, published numbers, figures)")
+    s.add_argument("out_dir", metavar="OUT_DIR", help="output directory of `genzoo bench SUITE` (e.g. bench/smoke)")
+    s.add_argument("--format", default="md,html", help="comma-separated: md, html (default md,html)")
+    s.set_defaults(fn=_cmd_report)
 
     s = sub.add_parser("data", help="load (and download/cache) a data set and describe it")
     s.add_argument("name", help="data set name or path")

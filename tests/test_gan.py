@@ -4,10 +4,9 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
-from torch import nn
 
 from genzoo import config, data
+from genzoo.bench import optimal_d
 from genzoo.losses import OBJECTIVES
 from genzoo.metrics import mode_coverage, wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
@@ -45,30 +44,18 @@ def test_value_is_minus_log4_at_equilibrium():
     assert OBJECTIVES.get("minimax")(zeros, zeros).discriminator.item() == pytest.approx(math.log(4))
 
 
-def test_discriminator_approaches_optimal_d_on_1d_densities():
-    """Train only D against a fixed generator q = N(1.5, 0.8²); data p = bimodal mixture."""
-    torch.manual_seed(0)
-    dataset = data.load("mix1d", n=20000)
-    model = make_gan(dataset, hidden=64, depth=2, lr_d=2e-3, z_dim=1)
-    mu, sigma = 1.5, 0.8
-    generator = nn.Linear(1, 1)
-    with torch.no_grad():
-        generator.weight.fill_(sigma)
-        generator.bias.fill_(mu)
-    model.G = generator.requires_grad_(False)
-    g = torch.Generator().manual_seed(0)
-    for _ in range(1500):
-        model.discriminator_step(dataset.x[torch.randint(0, len(dataset.x), (256,), generator=g)])
-    x = torch.linspace(-3.0, 3.0, 61).unsqueeze(1)
-    log_p = dataset.density.log_prob(x)
-    log_q = torch.distributions.Normal(mu, sigma).log_prob(x.squeeze(1))
-    d_star = torch.sigmoid(log_p - log_q)  # p / (p + q)
-    d_hat = model.discriminate(x)
-    # compare where either density has mass, not in the far tails D never sees
-    mass = (log_p.exp() + log_q.exp()) > 0.05
-    err = (d_hat - d_star)[mass].abs()
-    assert err.mean() < 0.05, f"mean |D − D*| = {err.mean():.3f}"
-    assert err.max() < 0.15
+@pytest.mark.parametrize("case", optimal_d.CASES, ids=lambda c: c.label)
+def test_discriminator_approaches_optimal_d_on_1d_densities(case):
+    """Train only D against a frozen generator q = N(μ, σ²): D → D* = p/(p+q), V → 2·JS − log 4."""
+    model, p = optimal_d.fit_discriminator(case, steps=1200)
+    r = optimal_d.compare(model, p, case)
+    assert r["mean_abs_error"] < 0.04, r["mean_abs_error"]
+    assert r["max_abs_error_in_bulk"] < 0.15
+    assert r["value_optimal_d"] == pytest.approx(r["two_js_minus_log4"], abs=1e-6)  # quadrature sanity
+    assert r["value_trained_d"] <= r["value_optimal_d"] + 1e-3  # D* maximises V
+    assert r["value_trained_d"] == pytest.approx(r["value_optimal_d"], abs=0.02)
+    if case.label == "p = q":
+        assert r["value_trained_d"] == pytest.approx(-math.log(4), abs=0.01)
 
 
 def test_gan_learns_a_2d_mixture():

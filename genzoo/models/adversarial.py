@@ -8,15 +8,16 @@ and the two phase methods; their objective is any function registered in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal
 
 import torch
 from torch import Tensor, nn
 
 from genzoo.config import check
-from genzoo.losses import OBJECTIVES
+from genzoo.losses import OBJECTIVES, Objective
 from genzoo.models.base import DataSpec, Model
 from genzoo.nn import MLP, DCGANDiscriminator, DCGANGenerator
+from genzoo.optim import adam
 
 
 @dataclass
@@ -34,9 +35,10 @@ class AdversarialConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     d_steps: int = 1  # k discriminator updates per generator update (Goodfellow et al., Alg. 1)
+    optimizer: Literal["adam", "rmsprop"] = "adam"  # rmsprop: WGAN (Arjovsky et al.); it ignores beta1/beta2
 
     def __post_init__(self) -> None:
-        OBJECTIVES.get(self.objective)  # unknown name → error listing the valid ones
+        self.check_objective()
         check(self.z_dim is None or self.z_dim >= 1, "z_dim", self.z_dim, "must be ≥ 1")
         check(self.hidden >= 1, "hidden", self.hidden, "must be ≥ 1")
         check(self.depth >= 0, "depth", self.depth, "must be ≥ 0")
@@ -46,6 +48,11 @@ class AdversarialConfig:
         for name in ("beta1", "beta2"):
             check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "must be ≥ 1")
+        check(self.optimizer in ("adam", "rmsprop"), "optimizer", self.optimizer, "must be adam or rmsprop")
+
+    def check_objective(self) -> None:
+        """Validate ``objective``: a registered name (models with a built-in loss override this)."""
+        OBJECTIVES.get(self.objective)  # unknown name → error listing the valid ones
 
 
 def resolve_arch(config: AdversarialConfig, data: DataSpec) -> None:
@@ -82,12 +89,35 @@ class AdversarialModel(Model):
     def __init__(self, config: AdversarialConfig, data: DataSpec) -> None:
         super().__init__(config, data)
         resolve_arch(config, data)
-        self.objective = OBJECTIVES.get(config.objective)
+        self.objective = self.make_objective()
         self.G = build_generator(config, data)
-        self.D = build_discriminator(config, data)
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
+        self.D = self.make_discriminator()
+        self.opt_g = self.make_optimizer(self.G.parameters(), config.lr_g)
+        self.opt_d = self.make_optimizer(self.D.parameters(), config.lr_d)
+
+    # ---- construction hooks (subclasses override what their paper changes) ---------------------
+    def make_objective(self) -> Objective | None:
+        """The registered objective named by ``config.objective``."""
+        return OBJECTIVES.get(self.config.objective)
+
+    def make_discriminator(self) -> nn.Module:
+        """D for this data kind: MLP on points, DCGAN on images (see :func:`build_discriminator`)."""
+        return build_discriminator(self.config, self.data)
+
+    def make_optimizer(self, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+        """Adam(lr, (beta1, beta2)) as in DCGAN, or RMSProp(lr) when ``optimizer="rmsprop"`` (WGAN)."""
+        if self.config.optimizer == "rmsprop":
+            return torch.optim.RMSprop(params, lr=lr)
+        return adam(params, lr=lr, betas=(self.config.beta1, self.config.beta2))
+
+    def replace_networks(self, G: nn.Module | None = None, D: nn.Module | None = None) -> None:
+        """Swap in a custom generator and/or discriminator, each with a fresh optimiser."""
+        if G is not None:
+            self.G = G.to(self.device)
+            self.opt_g = self.make_optimizer(self.G.parameters(), self.config.lr_g)
+        if D is not None:
+            self.D = D.to(self.device)
+            self.opt_d = self.make_optimizer(self.D.parameters(), self.config.lr_d)
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generator": self.opt_g, "discriminator": self.opt_d}
@@ -134,6 +164,31 @@ class AdversarialModel(Model):
         self.opt_g.step()
         self.D.requires_grad_(True)
         return loss.detach()
+
+    @staticmethod
+    def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
+        """One descent step of ``optimizer``'s parameters on ``loss``."""
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    def simultaneous_step(self, loss_d: Tensor, loss_g: Tensor) -> None:
+        """Both players step from ONE evaluation of the graph (f-GAN's single-step method, BEGAN):
+
+            ω ← ω − η_D ∇_ω loss_d,    θ ← θ − η_G ∇_θ loss_g,
+
+        both gradients taken at the current (ω, θ) before either player moves. ``loss_d`` is
+        differentiated only with respect to D's parameters and ``loss_g`` only with respect to G's.
+        """
+        d_params = [p for p in self.D.parameters() if p.requires_grad]
+        g_params = [p for p in self.G.parameters() if p.requires_grad]
+        grads_d = torch.autograd.grad(loss_d, d_params, retain_graph=True, allow_unused=True)
+        grads_g = torch.autograd.grad(loss_g, g_params, allow_unused=True)
+        for params, grads in ((d_params, grads_d), (g_params, grads_g)):
+            for p, g in zip(params, grads):
+                p.grad = g
+        self.opt_d.step()
+        self.opt_g.step()
 
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:

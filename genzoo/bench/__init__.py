@@ -1,0 +1,85 @@
+"""Benchmarks and experiment suites (``genzoo bench NAME``).
+
+Two kinds share one namespace:
+
+* *benchmarks*: Python functions registered with :func:`benchmark` (timings, special experiments);
+* *suites*: versioned TOML specs in ``genzoo/bench/specs/`` run by :mod:`genzoo.bench.suite` as a
+  (model × data × seed) grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from genzoo.errors import GenzooError
+from genzoo.registry import Registry
+
+SPECS = Path(__file__).parent / "specs"
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    fn: Callable[..., Path]
+    summary: str
+
+
+BENCHES: Registry[Benchmark] = Registry("benchmark")
+
+
+def benchmark(name: str) -> Callable:
+    """Register ``fn(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path``."""
+
+    def add(fn: Callable[..., Path]) -> Callable[..., Path]:
+        summary = (fn.__doc__ or name).strip().splitlines()[0]
+        BENCHES.register(name)(Benchmark(name, fn, summary))
+        return fn
+
+    return add
+
+
+def _load_all() -> None:
+    from genzoo.bench import throughput  # noqa: F401  (registers)
+    from genzoo.bench import optimal_d  # noqa: F401
+
+
+def suites() -> dict[str, Path]:
+    return {p.stem: p for p in sorted(SPECS.glob("*.toml"))}
+
+
+def describe() -> list[tuple[str, str]]:
+    from genzoo.bench.suite import load_spec
+
+    _load_all()
+    rows = [(name, b.summary) for name, b in BENCHES.items()]
+    rows += [(name, f"suite: {load_spec(path)['description']}") for name, path in suites().items()]
+    return sorted(rows)
+
+
+def run(name: str, out: str | None = None, quick: bool = False, jobs: int = 1, sets: list[str] | None = None) -> Path:
+    """Run the benchmark or suite ``name`` (or a spec file path); returns its output directory."""
+    from genzoo.bench.suite import run_suite
+    from genzoo.config import parse_sets
+
+    _load_all()
+    if jobs < 1:
+        raise GenzooError(f"invalid value --jobs {jobs}: must be ≥ 1")
+    options = parse_sets(sets or [])
+    if name.endswith(".toml"):
+        spec_path = Path(name)
+        if not spec_path.is_file():
+            raise GenzooError(f"suite spec not found: {name!r}")
+    elif name in suites():
+        spec_path = suites()[name]
+    else:
+        bench = BENCHES.get(name) if name in BENCHES else None
+        if bench is None:
+            valid = ", ".join(sorted(list(BENCHES) + list(suites())))
+            raise GenzooError(f"unknown benchmark {name!r}; valid: {valid}")
+        out_dir = Path(out or Path("bench") / name)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        return bench.fn(out_dir, quick=quick, jobs=jobs, options=options)
+    out_dir = Path(out or Path("bench") / (spec_path.stem + ("-quick" if quick else "")))
+    return run_suite(spec_path, out_dir, quick=quick, jobs=jobs, options=options)

@@ -1,0 +1,497 @@
+"""Run a versioned suite spec as a grid of (model variant × data × seed) cells.
+
+A spec is a TOML file that pins the whole protocol, so a table can be re-run and checked::
+
+    name = "mode-collapse"
+    version = 1                                # bump whenever a pinned value changes
+    description = "one line"
+    seeds = [0, 1, 2]                          # one cell per seed
+    metrics = ["modes", "hq_share", "w1"]      # columns of the summary table
+    [protocol]                                 # stated rules (shown in the report; checked where
+    hq_rule = "euclidean"                      #   genzoo can check them against its metric code)
+    hq_threshold = 3.0
+    [train]                                    # train.* values shared by every cell; steps and
+    steps = 2000                               #   n_eval (evaluation samples) are required
+    n_eval = 2500
+    [[data]]                                   # data sets with their (geometry) parameters
+    name = "ring8"
+    radius = 1.0
+    std = 0.01
+    [[models]]                                 # model variants: label, model name, --set values
+    label = "GAN (minimax)"
+    model = "gan"
+    set = { objective = "minimax" }
+    [quick]                                    # replaces train values and seeds under --quick
+    steps = 200
+    seeds = [0]
+    [[published]]                              # papers' numbers, shown BESIDE ours in the report
+    label = "Unrolled GAN"; data = "ring8"; metric = "modes"; value = 7.6
+    source = "Srivastava et al. 2017 (VEEGAN), Table 1"
+    [directions]                               # optional: better direction of extra metrics
+    my_metric = "lower"
+
+Identity. The spec's parsed content is hashed (SHA-256 of its canonical JSON, so comments and
+layout do not count); the hash, the version, ``--quick`` and any ``--set`` overrides form the
+suite's identity, written to ``OUT/suite.json`` and into every cell result. An output directory
+made with another identity is refused (:class:`GenzooError`): results of different protocols are
+never mixed in one table.
+
+Resumption. Each cell trains into ``OUT/runs/<cell>`` and writes ``OUT/cells/<cell>.json``
+(atomically) when done, so an interrupted suite resumes where it stopped: finished cells are
+skipped, unfinished runs continue from their last checkpoint (bit for bit on CPU). A failing cell
+is reported and recorded in ``OUT/cells/<cell>.failed.json`` without losing the others; the next
+invocation retries it. Cells run in parallel worker processes (``--jobs``), one torch thread each.
+
+Outputs: ``results.csv`` (a row per finished cell), ``summary.csv``/``summary.json`` (mean ± sample
+standard deviation over seeds), ``spec.toml`` (the exact spec text used), ``suite.json``
+(identity) and ``timing.json`` (wall-clock time of every invocation). ``genzoo report OUT`` turns
+them into Markdown and HTML (:mod:`genzoo.bench.report`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import inspect
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import time
+import tomllib
+import traceback
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from pathlib import Path
+from typing import Any
+
+from genzoo.errors import DivergenceError, GenzooError
+
+REQUIRED = ("name", "version", "description", "seeds", "metrics", "train", "data", "models")
+OPTIONAL = ("quick", "protocol", "published", "directions", "curves", "notes")
+MODEL_KEYS = ("label", "model", "set", "train", "note")
+PUBLISHED_KEYS = ("label", "data", "metric", "value", "std", "source", "note")
+REQUIRED_TRAIN = ("steps", "n_eval")
+DIRECTION_WORDS = ("higher", "lower")
+SUITE_FILE = "suite.json"
+
+
+# ---------------------------------------------------------------------------------- the spec
+def load_spec(path: str | Path) -> dict[str, Any]:
+    """Parse and validate the structure of a suite spec (cheap: nothing is built or loaded)."""
+    path = Path(path)
+    if not path.is_file():
+        raise GenzooError(f"suite spec not found: {str(path)!r}")
+    try:
+        spec = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise GenzooError(f"suite spec {str(path)!r} is not valid TOML: {e}") from None
+    where = f"suite spec {str(path)!r}"
+    for key in REQUIRED:
+        if key not in spec:
+            raise GenzooError(f"{where} lacks {key!r}")
+    unknown = sorted(set(spec) - set(REQUIRED) - set(OPTIONAL))
+    if unknown:
+        raise GenzooError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(REQUIRED + OPTIONAL)}")
+
+    def need(ok: bool, key: str, value: Any, requirement: str) -> None:
+        if not ok:
+            raise GenzooError(f"{where}: invalid value {key}={value!r}: {requirement}")
+
+    need(isinstance(spec["name"], str) and bool(spec["name"]), "name", spec["name"], "expected a non-empty string")
+    need(isinstance(spec["version"], int) and spec["version"] >= 1, "version", spec["version"], "expected an integer ≥ 1")
+    _check_seeds(spec["seeds"], "seeds", need)
+    need(_str_list(spec["metrics"]), "metrics", spec["metrics"], "expected a non-empty list of metric names")
+    need(isinstance(spec["train"], dict), "train", spec["train"], "expected a table")
+    for key in REQUIRED_TRAIN:
+        need(key in spec["train"], f"train.{key}", None, "must be pinned in the spec")
+    need(_table_list(spec["data"]), "data", spec["data"], "expected [[data]] tables")
+    need(_table_list(spec["models"]), "models", spec["models"], "expected [[models]] tables")
+    for d in spec["data"]:
+        need(isinstance(d.get("name"), str), "data.name", d.get("name"), "every [[data]] needs a name")
+    for m in spec["models"]:
+        bad = sorted(set(m) - set(MODEL_KEYS))
+        need(not bad, f"models.{bad[0] if bad else ''}", None, f"unknown key; valid: {', '.join(MODEL_KEYS)}")
+        need(isinstance(m.get("label"), str) and isinstance(m.get("model"), str), "models", m,
+             "every [[models]] needs a label and a model")
+        need(isinstance(m.get("set", {}), dict), "models.set", m.get("set"), "expected a table")
+        need(isinstance(m.get("train", {}), dict), "models.train", m.get("train"), "expected a table")
+    labels = [m["label"] for m in spec["models"]]
+    need(len(set(labels)) == len(labels), "models.label", labels, "labels must be unique")
+    data_labels = [data_label(d) for d in spec["data"]]
+    need(len(set(data_labels)) == len(data_labels), "data.label", data_labels,
+         "each [[data]] needs a unique label (give a label when a data set appears twice)")
+    if "quick" in spec:
+        need(isinstance(spec["quick"], dict), "quick", spec["quick"], "expected a table")
+        if "seeds" in spec["quick"]:
+            _check_seeds(spec["quick"]["seeds"], "quick.seeds", need)
+    for key in ("protocol", "directions"):
+        need(isinstance(spec.get(key, {}), dict), key, spec.get(key), "expected a table")
+    for metric, word in spec.get("directions", {}).items():
+        need(word in DIRECTION_WORDS, f"directions.{metric}", word, "expected 'higher' or 'lower'")
+    need(_str_list(spec.get("curves", ["x"])), "curves", spec.get("curves"), "expected a list of metric names")
+    published = spec.get("published", [])
+    need(isinstance(published, list), "published", published, "expected [[published]] tables")
+    for p in published:
+        bad = sorted(set(p) - set(PUBLISHED_KEYS))
+        need(not bad, f"published.{bad[0] if bad else ''}", None, f"unknown key; valid: {', '.join(PUBLISHED_KEYS)}")
+        for key in ("label", "data", "metric", "source"):
+            need(isinstance(p.get(key), str) and bool(p.get(key)), f"published.{key}", p.get(key),
+                 "every published number needs a label, data, metric and its source (citation)")
+        need(p["data"] in data_labels, "published.data", p["data"], f"expected one of {', '.join(data_labels)}")
+        need(p["metric"] in spec["metrics"], "published.metric", p["metric"], f"expected one of {', '.join(spec['metrics'])}")
+        for key in ("value", "std"):
+            if key in p or key == "value":
+                v = p.get(key)
+                need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
+                     f"published.{key}", v, "expected a number")
+    return spec
+
+
+def _check_seeds(seeds: Any, key: str, need: Any) -> None:
+    ok = isinstance(seeds, list) and bool(seeds) and all(isinstance(s, int) and not isinstance(s, bool) for s in seeds)
+    need(ok and len(set(seeds)) == len(seeds), key, seeds, "expected a non-empty list of distinct integers")
+
+
+def _str_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) and v for v in value)
+
+
+def _table_list(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
+
+
+def data_label(d: dict[str, Any]) -> str:
+    return str(d.get("label", d["name"]))
+
+
+def spec_hash(spec: dict[str, Any]) -> str:
+    """SHA-256 of the spec's canonical JSON: any pinned value changes it, comments and layout do not."""
+    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def identity(spec: dict[str, Any], quick: bool, options: dict[str, str]) -> dict[str, Any]:
+    """What makes two result sets comparable: the spec (hash and version), --quick and --set values."""
+    return {"suite": spec["name"], "version": spec["version"], "spec_sha256": spec_hash(spec),
+            "quick": bool(quick), "overrides": dict(sorted(options.items()))}
+
+
+# ---------------------------------------------------------------------------------- the grid
+def cell_id(label: str, data: str, seed: int) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{label}__{data}__s{seed}").strip("_")
+
+
+def cells(spec: dict[str, Any], quick: bool, options: dict[str, str]) -> list[dict[str, Any]]:
+    """Expand a spec into cells; ``options`` override ``train.*`` values (``steps=…``) or ``seeds``."""
+    quick_values = dict(spec.get("quick", {})) if quick else {}
+    seeds = quick_values.pop("seeds", spec["seeds"])
+    train = {**spec["train"], **quick_values}
+    for key, value in options.items():
+        if key == "seeds":
+            try:
+                seeds = [int(s) for s in value.split(",")]
+            except ValueError:
+                raise GenzooError(f"invalid --set seeds={value!r}: expected integers like 0,1,2") from None
+        else:
+            train[key.removeprefix("train.")] = value
+    out = []
+    for m in spec["models"]:
+        for d in spec["data"]:
+            for seed in seeds:
+                data_params = {k: v for k, v in d.items() if k not in ("name", "label")}
+                cell_train = {**train, **m.get("train", {})}
+                out.append({
+                    "id": cell_id(m["label"], data_label(d), seed),
+                    "label": m["label"], "model": m["model"], "data": d["name"],
+                    "data_label": data_label(d), "seed": int(seed), "steps": int(float(cell_train["steps"])),
+                    "sets": [f"model.{k}={_text(v)}" for k, v in m.get("set", {}).items()]
+                    + [f"train.{k}={_text(v)}" for k, v in cell_train.items()]
+                    + [f"data.{k}={_text(v)}" for k, v in data_params.items()]
+                    + [f"train.seed={seed}", "train.progress=false"],
+                })
+    ids = [c["id"] for c in out]
+    if len(set(ids)) != len(ids):
+        dup = next(i for i in ids if ids.count(i) > 1)
+        raise GenzooError(f"suite {spec['name']!r}: two cells share the id {dup!r}; make the labels differ in letters or digits")
+    return out
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return json.dumps(list(value))
+    return str(value)
+
+
+def validate(spec: dict[str, Any], grid: list[dict[str, Any]]) -> None:
+    """Fail before any training: every model/train/data value of every cell, and the stated protocol."""
+    import typing
+
+    from genzoo import data as data_module
+    from genzoo import run
+    from genzoo.config import _coerce
+
+    for cell in grid:
+        run.resolve(cell["model"], cell["data"], sets=[s for s in cell["sets"] if not s.startswith("data.")])
+    for d in spec["data"]:
+        if d["name"] in data_module.DATASETS:
+            fn = data_module.DATASETS.get(d["name"])
+            names = list(inspect.signature(fn).parameters)
+            hints = typing.get_type_hints(fn)
+            for key, value in d.items():
+                if key in ("name", "label"):
+                    continue
+                if key not in names:
+                    raise GenzooError(f"unknown parameter {key!r} for dataset {d['name']!r}; valid: {', '.join(names)}")
+                _coerce(f"data.{key}", value, hints.get(key, Any))
+    check_protocol(spec.get("protocol", {}))
+
+
+def check_protocol(protocol: dict[str, Any]) -> None:
+    """The spec states the high-quality rule; make sure genzoo's mode counter applies that rule."""
+    from genzoo.metrics.modes import mode_coverage
+
+    defaults = {k: p.default for k, p in inspect.signature(mode_coverage).parameters.items()}
+    for key, arg in (("hq_rule", "rule"), ("hq_threshold", "threshold")):
+        if key in protocol and arg in defaults and protocol[key] != defaults[arg]:
+            raise GenzooError(f"invalid value protocol.{key}={protocol[key]!r}: genzoo's mode counter uses "
+                              f"{arg}={defaults[arg]!r} (genzoo.metrics.modes.mode_coverage)")
+
+
+# ---------------------------------------------------------------------------------- one cell
+def final_metrics(run_dir: Path) -> dict[str, float]:
+    """The last value of every quantity logged in ``metrics.jsonl`` (losses of the last window,
+    evaluation at the last step); the same as the trainer's return value, also after a resume."""
+    final: dict[str, float] = {}
+    path = run_dir / "metrics.jsonl"
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                final.update({k: v for k, v in record.items() if k != "step"})
+    return final
+
+
+def run_cell(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]:
+    """Train (or continue) one cell and return its result row. Runs in a worker process."""
+    import torch
+
+    from genzoo import run
+    from genzoo.train.trainer import CHECKPOINT
+
+    if threads:
+        torch.set_num_threads(threads)
+    run_dir = Path(out_dir) / "runs" / cell["id"]
+    start = time.perf_counter()
+    resumed = (run_dir / CHECKPOINT).exists()
+    if resumed:  # the train.* values of the spec (e.g. steps) win over what the run saved
+        run.resume(run_dir, sets=[s for s in cell["sets"] if s.startswith("train.")])
+    else:
+        if run_dir.exists():  # created but never checkpointed: start it again
+            shutil.rmtree(run_dir)
+        config = run.resolve(cell["model"], cell["data"], sets=cell["sets"])
+        run.train(config, runs_root=Path(out_dir) / "runs", name=cell["id"])
+    saved = json.loads((run_dir / "config.json").read_text())
+    result = {k: cell[k] for k in ("id", "label", "model", "data_label", "seed", "steps")}
+    result.update(final_metrics(run_dir))
+    result.update(train_seconds=time.perf_counter() - start, resumed=resumed, threads=torch.get_num_threads(),
+                  run=f"runs/{cell['id']}", data_params=saved["data"]["params"], versions=saved.get("versions", {}))
+    return result
+
+
+def _attempt(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]:
+    """``run_cell`` that turns an exception into a failure record (keeps the traceback text)."""
+    try:
+        return {"ok": True, "result": run_cell(cell, out_dir, threads)}
+    except (GenzooError, DivergenceError) as e:
+        return {"ok": False, "kind": type(e).__name__, "error": str(e), "traceback": traceback.format_exc()}
+    except Exception as e:  # noqa: BLE001 - one broken cell must not lose the others
+        return {"ok": False, "kind": type(e).__name__, "error": f"{type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()}
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    """Write atomically: a killed process never leaves a half-written result that looks finished."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+def read_cell(path: Path, sha: str) -> dict[str, Any] | None:
+    """A finished cell's result, or None when missing, unreadable or from another spec."""
+    try:
+        result = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    return result if result.get("spec_sha256") == sha else None
+
+
+# ---------------------------------------------------------------------------------- the suite
+def prepare_out(out_dir: Path, ident: dict[str, Any], spec_path: Path) -> None:
+    """Create ``out_dir`` for this identity, or accept it if it was made with the same one."""
+    marker = out_dir / SUITE_FILE
+    if marker.is_file():
+        try:
+            old = json.loads(marker.read_text())
+        except json.JSONDecodeError:
+            raise GenzooError(f"{str(marker)!r} is damaged; delete {str(out_dir)!r} or choose another --out") from None
+        same = {k: old.get(k) for k in ident} == ident
+        if not same:
+            raise GenzooError(
+                f"{str(out_dir)!r} holds results of suite {old.get('suite')!r} v{old.get('version')} "
+                f"(spec sha256 {str(old.get('spec_sha256'))[:12]}, quick={old.get('quick')}, overrides={old.get('overrides')}); "
+                f"this run is {ident['suite']!r} v{ident['version']} (sha256 {ident['spec_sha256'][:12]}, "
+                f"quick={ident['quick']}, overrides={ident['overrides']}); results of different specs are never mixed: "
+                "use another --out or delete that directory"
+            )
+    elif out_dir.exists() and any(out_dir.iterdir()):
+        raise GenzooError(f"{str(out_dir)!r} is not empty and holds no {SUITE_FILE}: not a genzoo suite output; "
+                          "use another --out or delete that directory")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "cells").mkdir(exist_ok=True)
+    if not marker.is_file():
+        _write_json(marker, {**ident, "created": time.strftime("%Y-%m-%d %H:%M:%S")})
+        shutil.copyfile(spec_path, out_dir / "spec.toml")
+
+
+def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
+    """Run (or resume) every cell of the spec at ``spec_path`` into ``out_dir``; write the tables."""
+    spec_path, out_dir, options = Path(spec_path), Path(out_dir), dict(options or {})
+    spec = load_spec(spec_path)
+    grid = cells(spec, quick, options)
+    validate(spec, grid)
+    ident = identity(spec, quick, options)
+    prepare_out(out_dir, ident, spec_path)
+    sha = ident["spec_sha256"]
+    todo = [c for c in grid if read_cell(out_dir / "cells" / f"{c['id']}.json", sha) is None]
+    n = len(grid)
+    print(f"suite {spec['name']} v{spec['version']} (spec sha256 {sha[:12]}{', quick' if quick else ''}): "
+          f"{n} cells, {n - len(todo)} already done, {len(todo)} to run with {jobs} job(s) -> {out_dir}", flush=True)
+    start = time.perf_counter()
+    failures: list[str] = []
+    done = n - len(todo)
+
+    def record(cell: dict[str, Any], outcome: dict[str, Any]) -> None:
+        nonlocal done
+        done += 1
+        failed_path = out_dir / "cells" / f"{cell['id']}.failed.json"
+        if outcome["ok"]:
+            result = {**outcome["result"], "spec_sha256": sha, "spec_version": spec["version"]}
+            _write_json(out_dir / "cells" / f"{cell['id']}.json", result)
+            failed_path.unlink(missing_ok=True)
+            shown = "  ".join(f"{m}={result[m]:.4g}" for m in spec["metrics"] if isinstance(result.get(m), (int, float)))
+            print(f"[{done}/{n}] done   {cell['id']} in {result['train_seconds']:.1f}s"
+                  f"{' (resumed)' if result['resumed'] else ''}: {shown}", flush=True)
+        else:
+            _write_json(failed_path, {"id": cell["id"], "label": cell["label"], "data_label": cell["data_label"],
+                                      "seed": cell["seed"], "kind": outcome["kind"], "error": outcome["error"],
+                                      "traceback": outcome["traceback"], "spec_sha256": sha})
+            failures.append(f"{cell['id']}: {outcome['error']}")
+            print(f"[{done}/{n}] FAILED {cell['id']}: {outcome['error']}", flush=True)
+
+    try:
+        if jobs == 1 or len(todo) <= 1:
+            for i, cell in enumerate(todo):
+                print(f"[{done + 1}/{n}] run    {cell['id']} ({cell['model']}, {cell['steps']} steps)", flush=True)
+                record(cell, _attempt(cell, str(out_dir), 0))
+        else:
+            import multiprocessing as mp
+
+            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=mp.get_context("spawn")) as pool:
+                futures = {pool.submit(_attempt, c, str(out_dir), 1): c for c in todo}
+                for fut in as_completed(futures):
+                    try:
+                        outcome = fut.result()
+                    except Exception as e:  # noqa: BLE001 - a worker died (killed, out of memory)
+                        outcome = {"ok": False, "kind": type(e).__name__, "error": f"worker process failed: {e!r}",
+                                   "traceback": traceback.format_exc()}
+                    record(futures[fut], outcome)
+    finally:
+        elapsed = time.perf_counter() - start
+        _append_timing(out_dir, elapsed, len(todo), jobs)
+    summary = write_tables(spec, grid, out_dir, ident)
+    print(format_summary(summary, spec["metrics"]))
+    print(f"wall-clock time: {elapsed:.1f} s for {len(todo)} cell(s) with {jobs} job(s); "
+          f"report: genzoo report {out_dir}")
+    if failures:
+        raise GenzooError(f"{len(failures)} of {n} cell(s) failed (finished cells are kept; rerun to retry; "
+                          f"details in {out_dir / 'cells'}/*.failed.json); first: {failures[0]}")
+    return out_dir
+
+
+def _append_timing(out_dir: Path, seconds: float, cells_run: int, jobs: int) -> None:
+    path = out_dir / "timing.json"
+    runs = json.loads(path.read_text())["invocations"] if path.is_file() else []
+    runs.append({"seconds": seconds, "cells_run": cells_run, "jobs": jobs, "cpus": os.cpu_count(),
+                 "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+                 "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
+    _write_json(path, {"seconds": sum(r["seconds"] for r in runs), "invocations": runs})
+
+
+# ---------------------------------------------------------------------------------- tables
+def finished(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path, sha: str) -> list[dict[str, Any]]:
+    """Result rows of the grid's finished cells (in grid order)."""
+    rows = [read_cell(out_dir / "cells" / f"{c['id']}.json", sha) for c in grid]
+    return [r for r in rows if r is not None]
+
+
+def summarise(rows: list[dict[str, Any]], metrics: list[str]) -> list[dict[str, Any]]:
+    """Mean and sample standard deviation (n − 1; 0 for one seed) per (model variant, data set).
+
+    mean = (1/n) Σ_s v_s,  std = sqrt(Σ_s (v_s − mean)² / (n − 1)). Non-finite values (e.g. a
+    metric that is undefined for a collapsed model) are left out and counted in ``<metric>_n``.
+    """
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["label"], r["data_label"]), []).append(r)
+    summary = []
+    for (label, data), rs in groups.items():
+        entry: dict[str, Any] = {"label": label, "data": data, "n_seeds": len(rs), "seeds": [r["seed"] for r in rs]}
+        for m in metrics:
+            values = [float(r[m]) for r in rs if isinstance(r.get(m), (int, float)) and math.isfinite(r[m])]
+            if values:
+                mean = sum(values) / len(values)
+                var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
+                entry[m], entry[f"{m}_std"], entry[f"{m}_n"] = mean, math.sqrt(var), len(values)
+        entry["train_seconds"] = sum(r.get("train_seconds", 0.0) for r in rs) / len(rs)
+        summary.append(entry)
+    return summary
+
+
+def write_tables(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path, ident: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = finished(spec, grid, out_dir, ident["spec_sha256"])
+    metrics = list(spec["metrics"])
+    with open(out_dir / "results.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["id", "label", "model", "data_label", "seed", "steps", *metrics,
+                                               "train_seconds", "spec_version", "spec_sha256"], extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = summarise(rows, metrics)
+    failed = sorted(p.name.removesuffix(".failed.json") for p in (out_dir / "cells").glob("*.failed.json"))
+    _write_json(out_dir / "summary.json", {**ident, "metrics": metrics, "cells": len(grid), "finished": len(rows),
+                                           "failed": failed, "rows": summary})
+    with open(out_dir / "summary.csv", "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["label", "data", "n_seeds", *metrics, *[f"{m}_std" for m in metrics]])
+        for e in summary:
+            writer.writerow([e["label"], e["data"], e["n_seeds"], *[_num(e.get(m)) for m in metrics],
+                             *[_num(e.get(f"{m}_std")) for m in metrics]])
+    return summary
+
+
+def _num(value: Any) -> str:
+    return "" if value is None else repr(float(value))
+
+
+def format_summary(summary: list[dict[str, Any]], metrics: list[str]) -> str:
+    if not summary:
+        return "(no finished cells)"
+    head = f"{'model':<28}{'data':<14}{'seeds':>6}" + "".join(f"{m:>22}" for m in metrics)
+    lines = [head, "-" * len(head)]
+    for e in summary:
+        cells_ = "".join(f"{e[m]:>12.4g} ± {e[m + '_std']:<7.2g}" if m in e else f"{'—':>22}" for m in metrics)
+        lines.append(f"{e['label']:<28}{e['data']:<14}{e['n_seeds']:>6}{cells_}")
+    return "\n".join(lines)

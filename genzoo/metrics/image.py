@@ -1,0 +1,303 @@
+"""Sample-quality metrics on feature embeddings: FID, KID, precision/recall, density/coverage, classifier score.
+
+All of them compare a set of real features {φ(x_i)}_{i=1..N} with generated ones {φ(y_j)}_{j=1..M},
+where φ is genzoo's own MNIST feature network (:mod:`genzoo.metrics.features`, 128-d per
+channel) or, where the user supplies the weights, Inception-v3 pool3
+(:mod:`genzoo.metrics.inception`). Numbers from different feature networks are not comparable:
+every result names the network it used.
+
+**FID** (Heusel et al., 2017). Fit Gaussians N(μ_r, Σ_r), N(μ_g, Σ_g) to the two feature sets
+(Σ with the unbiased 1/(N−1) normalisation) and take their Fréchet (2-Wasserstein) distance::
+
+    FID = ‖μ_r − μ_g‖² + Tr(Σ_r + Σ_g − 2 (Σ_r Σ_g)^{1/2})
+
+Tr((Σ_r Σ_g)^{1/2}) is computed as Σ_i √λ_i with λ_i the eigenvalues of the symmetric PSD matrix
+Σ_r^{1/2} Σ_g Σ_r^{1/2} (similar to Σ_r Σ_g, hence the same eigenvalues), in float64 with both
+eigen-decompositions symmetric (``eigh``) and rounding negatives clipped at 0: no complex
+``sqrtm`` residue to discard.
+
+**KID** (Bińkowski et al., 2018). The unbiased estimate of the squared MMD with the cubic
+polynomial kernel k(a, b) = (aᵀb/d + 1)³, on m samples from each side::
+
+    MMD²_u = 1/(m(m−1)) Σ_{i≠j} k(x_i, x_j) + 1/(m(m−1)) Σ_{i≠j} k(y_i, y_j) − 2/m² Σ_{i,j} k(x_i, y_j)
+
+averaged over ``n_subsets`` = 100 random subsets of size m = 1000 drawn without replacement (as
+in the authors' code; m is capped by the smaller set). Unbiased: E[MMD²_u] = 0 when both sides
+come from one distribution, so small values can be negative.
+
+**Precision / recall** (Kynkäänniemi et al., 2019). The manifold of a feature set Φ is the union
+of balls B(φ, NND_k(φ)), NND_k = distance to the k-th nearest neighbour within Φ (k = 3)::
+
+    precision = (1/M) Σ_j 1[φ(y_j) ∈ manifold(Φ_r)],   recall = (1/N) Σ_i 1[φ(x_i) ∈ manifold(Φ_g)]
+
+**Density / coverage** (Naeem et al., 2020), with the real balls only (k = 5)::
+
+    density  = 1/(kM) Σ_j Σ_i 1[φ(y_j) ∈ B(φ(x_i), NND_k(φ(x_i)))]
+    coverage = 1/N Σ_i 1[∃ j: φ(y_j) ∈ B(φ(x_i), NND_k(φ(x_i)))]
+
+**Classifier score**, the Inception Score of Salimans et al. (2016) with genzoo's classifier::
+
+    CS = exp( E_y KL(p(c|y) ‖ p(c)) ),   p(c) = E_y p(c|y)
+
+It ranges from 1 (every sample gives the same class distribution) to the number of classes
+(confident and balanced: ≈ 10 on real MNIST).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from genzoo.errors import GenzooError
+
+__all__ = [
+    "KID_SUBSETS",
+    "KID_SUBSET_SIZE",
+    "PR_K",
+    "DC_K",
+    "gaussian_stats",
+    "frechet_distance",
+    "fid",
+    "polynomial_kernel",
+    "mmd2_unbiased",
+    "kid_estimates",
+    "kid",
+    "knn_radii",
+    "precision_recall",
+    "density_coverage",
+    "classifier_score",
+    "image_metrics",
+]
+
+#: KID protocol of Bińkowski et al.: 100 subsets of 1000 samples.
+KID_SUBSETS: int = 100
+KID_SUBSET_SIZE: int = 1000
+#: Neighbourhood sizes: k = 3 for precision/recall (Kynkäänniemi et al.), k = 5 for density/coverage (Naeem et al.).
+PR_K: int = 3
+DC_K: int = 5
+#: Query rows per distance block (bounds memory at ~ROWS·N·8 bytes).
+_ROWS = 1024
+
+
+def _features(name: str, f: Any, min_rows: int = 1) -> Tensor:
+    """(N, d) finite features → float64 tensor."""
+    if isinstance(f, np.ndarray):
+        f = torch.from_numpy(f)
+    if not isinstance(f, Tensor):
+        raise GenzooError(f"{name} must be a (N, d) tensor of features, got {type(f).__name__}")
+    if f.ndim != 2:
+        raise GenzooError(f"{name} must have shape (N, d), got {tuple(f.shape)}")
+    if f.shape[0] < min_rows:
+        raise GenzooError(f"{name} needs at least {min_rows} rows, got {f.shape[0]}")
+    if f.shape[1] == 0:
+        raise GenzooError(f"{name} has zero feature dimensions: shape {tuple(f.shape)}")
+    f = f.detach().to(device="cpu", dtype=torch.float64)
+    if not torch.isfinite(f).all():
+        raise GenzooError(f"{name} contains non-finite values ({int((~torch.isfinite(f)).sum())} entries)")
+    return f
+
+
+def _same_dim(a: Tensor, b: Tensor) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise GenzooError(f"feature dimensions differ: {a.shape[1]} and {b.shape[1]}")
+
+
+# ----------------------------------------------------------------------------- FID
+
+
+def gaussian_stats(features: Tensor) -> tuple[Tensor, Tensor]:
+    """Mean μ (d,) and unbiased covariance Σ = 1/(N−1) Σ_i (f_i − μ)(f_i − μ)ᵀ (d, d), float64."""
+    f = _features("features", features, min_rows=2)
+    mu = f.mean(0)
+    c = f - mu
+    return mu, c.T @ c / (f.shape[0] - 1)
+
+
+def _psd_sqrt(s: Tensor) -> Tensor:
+    lam, v = torch.linalg.eigh((s + s.T) / 2)
+    return (v * lam.clamp_min(0).sqrt()) @ v.T
+
+
+def frechet_distance(mu1: Tensor, sigma1: Tensor, mu2: Tensor, sigma2: Tensor) -> float:
+    """‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2(Σ1Σ2)^{1/2}) between N(μ1, Σ1) and N(μ2, Σ2) (float64).
+
+    Tr((Σ1Σ2)^{1/2}) = Σ √eig(Σ1^{1/2} Σ2 Σ1^{1/2}), both roots by symmetric eigen-decomposition.
+    """
+    mu1, mu2 = (torch.as_tensor(m, dtype=torch.float64).reshape(-1) for m in (mu1, mu2))
+    s1, s2 = (torch.as_tensor(s, dtype=torch.float64) for s in (sigma1, sigma2))
+    d = mu1.shape[0]
+    for name, s in (("sigma1", s1), ("sigma2", s2)):
+        if s.shape != (d, d):
+            raise GenzooError(f"{name} must have shape ({d}, {d}) to match the means, got {tuple(s.shape)}")
+    if mu2.shape != (d,):
+        raise GenzooError(f"mu1 and mu2 differ in dimension: {d} and {mu2.shape[0]}")
+    for name, t in (("mu1", mu1), ("mu2", mu2), ("sigma1", s1), ("sigma2", s2)):
+        if not torch.isfinite(t).all():
+            raise GenzooError(f"{name} contains non-finite values")
+    root1 = _psd_sqrt(s1)
+    m = root1 @ s2 @ root1
+    tr_sqrt = torch.linalg.eigvalsh((m + m.T) / 2).clamp_min(0).sqrt().sum()
+    return float(((mu1 - mu2) ** 2).sum() + torch.trace(s1) + torch.trace(s2) - 2 * tr_sqrt)
+
+
+def fid(features_real: Tensor, features_fake: Tensor) -> float:
+    """Fréchet distance between Gaussians fitted to two (N, d) feature sets (see module docstring)."""
+    a, b = _features("features_real", features_real, 2), _features("features_fake", features_fake, 2)
+    _same_dim(a, b)
+    return frechet_distance(*gaussian_stats(a), *gaussian_stats(b))
+
+
+# ----------------------------------------------------------------------------- KID
+
+
+def polynomial_kernel(a: Tensor, b: Tensor) -> Tensor:
+    """k(a, b) = (aᵀb/d + 1)³ for all pairs: (..., n, d), (..., m, d) → (..., n, m)."""
+    return (a @ b.transpose(-1, -2) / a.shape[-1] + 1) ** 3
+
+
+def mmd2_unbiased(x: Tensor, y: Tensor) -> Tensor:
+    """Unbiased MMD² with the cubic polynomial kernel for (..., m, d) sets x, y of equal size m ≥ 2.
+
+    1/(m(m−1)) Σ_{i≠j} [k(x_i, x_j) + k(y_i, y_j)] − 2/m² Σ_{i,j} k(x_i, y_j); batched over leading dims.
+    """
+    m = x.shape[-2]
+    kxx, kyy, kxy = polynomial_kernel(x, x), polynomial_kernel(y, y), polynomial_kernel(x, y)
+    off = lambda k: k.sum((-1, -2)) - k.diagonal(dim1=-2, dim2=-1).sum(-1)  # noqa: E731
+    return (off(kxx) + off(kyy)) / (m * (m - 1)) - 2 * kxy.sum((-1, -2)) / m**2
+
+
+def kid_estimates(
+    features_real: Tensor,
+    features_fake: Tensor,
+    n_subsets: int = KID_SUBSETS,
+    subset_size: int = KID_SUBSET_SIZE,
+    seed: int = 0,
+) -> Tensor:
+    """MMD²_u on ``n_subsets`` pairs of random subsets (without replacement) of size m = min(subset_size, N, M) → (n_subsets,).
+
+    When m = N = M every subset is the whole of both sets, so a single estimate is returned.
+    """
+    a, b = _features("features_real", features_real, 2), _features("features_fake", features_fake, 2)
+    _same_dim(a, b)
+    if n_subsets < 1:
+        raise GenzooError(f"invalid value n_subsets={n_subsets}: must be >= 1")
+    if subset_size < 2:
+        raise GenzooError(f"invalid value subset_size={subset_size}: must be >= 2")
+    m = min(subset_size, a.shape[0], b.shape[0])
+    if m == a.shape[0] == b.shape[0]:
+        n_subsets = 1  # every "subset" is the whole of both sets and MMD²_u is permutation-invariant
+    g = torch.Generator().manual_seed(seed)
+    ia = torch.rand(n_subsets, a.shape[0], generator=g).argsort(1)[:, :m]  # uniform subsets, no replacement
+    ib = torch.rand(n_subsets, b.shape[0], generator=g).argsort(1)[:, :m]
+    chunk = max(1, 10_000_000 // (m * m))  # ~3 (chunk, m, m) float64 kernels in memory at once
+    return torch.cat([mmd2_unbiased(a[ia[s : s + chunk]], b[ib[s : s + chunk]]) for s in range(0, n_subsets, chunk)])
+
+
+def kid(
+    features_real: Tensor,
+    features_fake: Tensor,
+    n_subsets: int = KID_SUBSETS,
+    subset_size: int = KID_SUBSET_SIZE,
+    seed: int = 0,
+) -> float:
+    """KID: the mean of :func:`kid_estimates` (unbiased MMD², cubic kernel, 100 subsets of 1000)."""
+    return float(kid_estimates(features_real, features_fake, n_subsets, subset_size, seed).mean())
+
+
+# ----------------------------------------------------------------------------- k-NN manifolds
+
+
+def _sq_dist(a: Tensor, b: Tensor) -> Tensor:
+    """Squared Euclidean distances (float64), clamped at 0 against rounding."""
+    return ((a * a).sum(1, keepdim=True) + (b * b).sum(1) - 2 * a @ b.T).clamp_min(0)
+
+
+def knn_radii(features: Tensor, k: int) -> Tensor:
+    """NND_k: distance from each row to its k-th nearest neighbour among the other rows, (N,)."""
+    f = _features("features", features, min_rows=k + 1)
+    if k < 1:
+        raise GenzooError(f"invalid value k={k}: must be >= 1")
+    # the row itself is its own 0-th neighbour (distance 0), so the k-th other one is index k
+    sq = torch.cat([_sq_dist(f[i : i + _ROWS], f).topk(k + 1, dim=1, largest=False).values[:, k] for i in range(0, f.shape[0], _ROWS)])
+    return sq.sqrt()
+
+
+def _balls(queries: Tensor, centres: Tensor, radii: Tensor) -> tuple[Tensor, Tensor]:
+    """For queries q_j and balls B(c_i, r_i): (number of balls holding each q_j (M,), whether each ball holds any q (N,))."""
+    r2 = radii**2
+    counts, hit = [], torch.zeros(centres.shape[0], dtype=torch.bool)
+    for i in range(0, queries.shape[0], _ROWS):
+        inside = _sq_dist(queries[i : i + _ROWS], centres) <= r2
+        counts.append(inside.sum(1))
+        hit |= inside.any(0)
+    return torch.cat(counts), hit
+
+
+def precision_recall(features_real: Tensor, features_fake: Tensor, k: int = PR_K) -> dict[str, float]:
+    """Improved precision and recall (Kynkäänniemi et al., 2019) with k-NN balls (k = 3)."""
+    a, b = _features("features_real", features_real, k + 1), _features("features_fake", features_fake, k + 1)
+    _same_dim(a, b)
+    in_real, _ = _balls(b, a, knn_radii(a, k))
+    in_fake, _ = _balls(a, b, knn_radii(b, k))
+    return {"precision": float((in_real > 0).double().mean()), "recall": float((in_fake > 0).double().mean())}
+
+
+def density_coverage(features_real: Tensor, features_fake: Tensor, k: int = DC_K) -> dict[str, float]:
+    """Density and coverage (Naeem et al., 2020) with the real k-NN balls (k = 5)."""
+    a, b = _features("features_real", features_real, k + 1), _features("features_fake", features_fake, 1)
+    _same_dim(a, b)
+    counts, hit = _balls(b, a, knn_radii(a, k))
+    return {"density": float(counts.double().sum() / (k * b.shape[0])), "coverage": float(hit.double().mean())}
+
+
+# ----------------------------------------------------------------------------- classifier score
+
+
+def classifier_score(probs: Tensor, splits: int = 1) -> float:
+    """exp(E_y KL(p(c|y) ‖ p(c))) with p(c) the mean of ``probs`` (N, K); the mean over ``splits`` equal parts."""
+    if not isinstance(probs, Tensor) or probs.ndim != 2:
+        raise GenzooError(f"probs must be a (N, K) tensor of class probabilities, got {getattr(probs, 'shape', type(probs).__name__)}")
+    p = probs.detach().to(dtype=torch.float64, device="cpu")
+    if not torch.isfinite(p).all() or (p < 0).any() or not torch.allclose(p.sum(1), torch.ones(p.shape[0], dtype=torch.float64), atol=1e-4):
+        raise GenzooError("probs must be finite, non-negative rows that sum to 1")
+    if not 1 <= splits <= p.shape[0]:
+        raise GenzooError(f"invalid value splits={splits}: must be between 1 and N={p.shape[0]}")
+    scores = []
+    for part in p.tensor_split(splits):
+        marginal = part.mean(0, keepdim=True)
+        kl = (torch.xlogy(part, part) - torch.xlogy(part, marginal)).sum(1)
+        scores.append(math.exp(float(kl.mean())))
+    return float(np.mean(scores))
+
+
+# ----------------------------------------------------------------------------- everything at once
+
+
+def image_metrics(
+    real: Tensor,
+    fake: Tensor,
+    *,
+    kid_subsets: int = KID_SUBSETS,
+    kid_subset_size: int = KID_SUBSET_SIZE,
+    seed: int = 0,
+    net: Any = None,
+) -> dict[str, float]:
+    """FID, KID, precision/recall, density/coverage (and the classifier score of 1-channel fakes) of MNIST-family images.
+
+    ``real``/``fake``: (N, C, 28, 28) images in [0, 1]; features by genzoo's classifier (``net``
+    defaults to the shipped one), channels concatenated.
+    """
+    from genzoo.metrics.features import classify, embed, load_classifier
+
+    net = net or load_classifier()
+    fr, ff = embed(real, net), embed(fake, net)
+    out = {"fid": fid(fr, ff), "kid": kid(fr, ff, kid_subsets, kid_subset_size, seed)}
+    out.update(precision_recall(fr, ff))
+    out.update(density_coverage(fr, ff))
+    if fake.shape[1] == 1 or fake.ndim < 4:
+        out["classifier_score"] = classifier_score(classify(fake, net)[:, 0])
+    return out

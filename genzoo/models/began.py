@@ -1,0 +1,110 @@
+"""Boundary Equilibrium GAN (Berthelot, Schumm & Metz 2017).
+
+The discriminator is an autoencoder; its loss on a sample is the reconstruction error
+
+    L(v) = |v − D(v)|^η        (per sample, averaged over coordinates; η = 1 in the paper)
+
+and the game matches the *distributions of reconstruction losses* of real and generated data,
+holding them at the equilibrium E[L(G(z))] = γ E[L(x)] with a proportional controller k_t
+(the paper's eq. 4):
+
+    L_D = L(x) − k_t · L(G(z_D))                 for θ_D
+    L_G = L(G(z_G))                              for θ_G
+    k_{t+1} = k_t + λ_k (γ L(x) − L(G(z_G))),    clipped to [0, 1], k_0 = 0
+
+Both players are updated from the same iteration's losses (one evaluation, as in the paper's
+update box), then k moves. γ ∈ [0, 1] (diversity ratio) trades diversity for quality. The
+global convergence measure, logged as ``M`` with ``k``, is
+
+    M_global = L(x) + |γ L(x) − L(G(z_G))|.
+
+Defaults: γ = 0.5, λ_k = 0.001, η = 1, Adam lr 1e-4 on images (the paper; on points genzoo's
+MLP default 1e-3, a CPU-budget choice), code size h = 64 for images, ELU and no batch norm in
+the autoencoder (the paper's architecture). Deviation: the generator is the shared DCGAN/MLP
+generator rather than a copy of the decoder, and the paper's learning-rate decay when M stalls is
+not applied.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from genzoo.config import check
+from genzoo.losses.adversarial import began_losses
+from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.base import register_model
+from genzoo.nn.autoencoder import autoencoder
+
+
+@dataclass
+class BEGANConfig(AdversarialConfig):
+    objective: str = "boundary-equilibrium"  # fixed: the paper's L_D, L_G with the controller k_t
+    gamma: float = 0.5  # γ, the diversity ratio E[L(G(z))] / E[L(x)] at equilibrium
+    lambda_k: float = 0.001  # λ_k, the proportional gain of k
+    k0: float = 0.0  # k_0
+    eta: int = 1  # L(v) = |v − D(v)|^η, η ∈ {1, 2}
+    code_dim: int | None = None  # h; None: 64 for images (the paper), 16 for points
+    ae_batch_norm: bool = False  # the paper's autoencoder has no batch norm
+    ae_activation: Literal["relu", "leaky_relu", "elu"] = "elu"
+
+    def check_objective(self) -> None:
+        check(self.objective == "boundary-equilibrium", "objective", self.objective,
+              "the began model's loss is the boundary equilibrium; use `gan --set objective=NAME` for others")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(0 <= self.gamma <= 1, "gamma", self.gamma, "must be in [0, 1]")
+        check(self.lambda_k >= 0, "lambda_k", self.lambda_k, "must be ≥ 0")
+        check(0 <= self.k0 <= 1, "k0", self.k0, "must be in [0, 1]")
+        check(self.eta in (1, 2), "eta", self.eta, "must be 1 or 2")
+        check(self.code_dim is None or self.code_dim >= 1, "code_dim", self.code_dim, "must be ≥ 1")
+        check(self.d_steps == 1, "d_steps", self.d_steps, "BEGAN updates both players once per iteration")
+
+
+@register_model("began")
+class BEGAN(AdversarialModel):
+    """Boundary equilibrium GAN (Berthelot et al. 2017): AE discriminator, k_t controller, convergence measure M."""
+
+    Config = BEGANConfig
+
+    def __init__(self, config: BEGANConfig, data) -> None:
+        if config.code_dim is None:
+            config.code_dim = 64 if data.kind == "images" else 16
+        if data.kind == "images":  # the paper's learning rate
+            config.lr_g = 1e-4 if config.lr_g is None else config.lr_g
+            config.lr_d = 1e-4 if config.lr_d is None else config.lr_d
+        super().__init__(config, data)
+        self.register_buffer("k", torch.tensor(float(config.k0)))
+
+    def make_objective(self) -> None:
+        return None  # began_losses needs L(x), L(G(z_D)), L(G(z_G)) and k_t
+
+    def make_discriminator(self) -> nn.Module:
+        c = self.config
+        return autoencoder(self.data.kind, self.data.shape, c.code_dim, c.hidden, c.depth, c.width,
+                           c.ae_batch_norm, c.ae_activation)
+
+    def reconstruction_loss(self, v: Tensor) -> Tensor:
+        """L(v) = |v − D(v)|^η averaged over coordinates, one value per sample."""
+        return ((v - self.D(v)).abs() ** self.config.eta).flatten(1).mean(1)
+
+    def d(self, x: Tensor) -> Tensor:
+        """The discriminator's output: the reconstruction loss L(x) (low on data)."""
+        return self.reconstruction_loss(x)
+
+    def step(self, batch: Tensor) -> dict[str, Tensor]:
+        x, n = batch, batch.shape[0]
+        loss_real = self.reconstruction_loss(x).mean()  # L(x)
+        loss_fake_d = self.reconstruction_loss(self.G(self.prior(n)).detach()).mean()  # L(G(z_D))
+        loss_fake_g = self.reconstruction_loss(self.G(self.prior(n))).mean()  # L(G(z_G))
+        loss_d, loss_g = began_losses(loss_real, loss_fake_d, loss_fake_g, self.k)
+        self.simultaneous_step(loss_d, loss_g)  # θ_D ← θ_D − ∇L_D,  θ_G ← θ_G − ∇L_G
+        with torch.no_grad():
+            balance = self.config.gamma * loss_real - loss_fake_g  # γ L(x) − L(G(z_G))
+            self.k.copy_((self.k + self.config.lambda_k * balance).clamp(0.0, 1.0))
+            convergence = loss_real + balance.abs()  # M_global
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "k": self.k.clone(), "M": convergence}

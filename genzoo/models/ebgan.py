@@ -1,0 +1,109 @@
+"""Energy-Based GAN (Zhao, Mathieu & LeCun 2017): an autoencoder discriminator with a margin.
+
+The discriminator is an energy function, the autoencoder's reconstruction error
+
+    D(x) = ‖Dec(Enc(x)) − x‖²  / dim(x)        (mean squared error per sample, as in the paper's experiments)
+
+low on data and high elsewhere. With a margin m > 0 the two losses are (eqs. 1–2)
+
+    L_D(x, z) = D(x) + [m − D(G(z))]⁺
+    L_G(z)    = D(G(z)) + λ_PT · f_PT(Enc(G(z)))                  (EBGAN-PT, λ_PT = 0.1)
+
+where the pulling-away term (eq. 5) repels the generated batch's codes s_i = Enc(G(z_i)):
+
+    f_PT(S) = 1/(N(N−1)) Σ_i Σ_{j≠i} (s_iᵀ s_j / (‖s_i‖ ‖s_j‖))²    — the cosine is SQUARED.
+
+Each iteration: ``d_steps`` updates of D on real batches and detached fakes, then one update of G
+(as in the GAN's alternation).
+
+The margin must live on the energy's scale: D(G(z)) is only pushed up to m, so a margin far
+below the typical reconstruction error makes the hinge inactive, and one far above it makes D
+push fakes without bound. ``margin=None`` (default) sets m once, from the first real batch, to
+the mean per-coordinate variance of the data, m = (1/dim) E‖x − E x‖² — the energy of an
+autoencoder that has learned nothing and reconstructs every x by the data mean (e.g. ≈ 8 on
+grid25, ≈ 0.5 on ring8, ≈ 0.1 on MNIST). The paper tunes m per data set by grid search.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from genzoo.config import check
+from genzoo.losses.adversarial import ebgan_margin, pulling_away
+from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.base import register_model
+from genzoo.nn.autoencoder import autoencoder
+
+
+@dataclass
+class EBGANConfig(AdversarialConfig):
+    objective: str = "energy-margin"  # fixed: the margin loss of the paper
+    margin: float | None = None  # m; None: the data's mean per-coordinate variance (see module docstring)
+    pt_weight: float = 0.1  # λ_PT of EBGAN-PT (0 disables the pulling-away term)
+    code_dim: int | None = None  # the encoder's code size; None: 64 for images, 16 for points
+    ae_batch_norm: bool = True  # the paper's conv autoencoder uses batch norm
+    ae_activation: Literal["relu", "leaky_relu", "elu"] = "leaky_relu"
+
+    def check_objective(self) -> None:
+        check(self.objective == "energy-margin", "objective", self.objective,
+              "the ebgan model's loss is its energy margin; use `gan --set objective=NAME` for others")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.margin is None or self.margin > 0, "margin", self.margin, "must be > 0 (or none: from the data)")
+        check(self.pt_weight >= 0, "pt_weight", self.pt_weight, "must be ≥ 0")
+        check(self.code_dim is None or self.code_dim >= 1, "code_dim", self.code_dim, "must be ≥ 1")
+
+
+@register_model("ebgan")
+class EBGAN(AdversarialModel):
+    """Energy-based GAN (Zhao et al. 2017): autoencoder discriminator, margin hinge, pulling-away term."""
+
+    Config = EBGANConfig
+
+    def __init__(self, config: EBGANConfig, data) -> None:
+        if config.code_dim is None:
+            config.code_dim = 64 if data.kind == "images" else 16
+        super().__init__(config, data)
+        self.register_buffer("margin", torch.tensor(-1.0 if config.margin is None else float(config.margin)))
+        self._margin_ready = False
+
+    def make_objective(self) -> None:
+        return None  # the losses are ebgan_margin and pulling_away, which need more than (d_real, d_fake)
+
+    def make_discriminator(self) -> nn.Module:
+        c = self.config
+        return autoencoder(self.data.kind, self.data.shape, c.code_dim, c.hidden, c.depth, c.width,
+                           c.ae_batch_norm, c.ae_activation)
+
+    def reconstruction_energy(self, x: Tensor, codes: Tensor | None = None) -> Tensor:
+        """D(x) = ‖Dec(Enc(x)) − x‖² / dim, one energy per sample (``codes``: Enc(x) if already computed)."""
+        s = self.D.encode(x) if codes is None else codes
+        return ((self.D.decode(s, tuple(x.shape[1:])) - x) ** 2).flatten(1).mean(1)
+
+    def d(self, x: Tensor) -> Tensor:
+        """The discriminator's output: the energy D(x) (low on data)."""
+        return self.reconstruction_energy(x)
+
+    def step(self, batch: Tensor) -> dict[str, Tensor]:
+        if not self._margin_ready:  # margin=None: fix m from the data's scale on the first batch
+            if self.margin < 0:
+                self.margin.copy_(batch.flatten(1).var(0).mean())
+            self._margin_ready = True
+        for x in batch.chunk(self.config.d_steps):
+            with torch.no_grad():
+                fake = self.G(self.prior(x.shape[0]))
+            loss_d = ebgan_margin(self.d(x), self.d(fake), self.margin).discriminator  # D(x) + [m − D(G(z))]⁺
+            self.update(self.opt_d, loss_d)
+        self.D.requires_grad_(False)
+        fake = self.G(self.prior(x.shape[0]))
+        codes = self.D.encode(fake)
+        pt = pulling_away(codes)
+        loss_g = self.reconstruction_energy(fake, codes).mean() + self.config.pt_weight * pt  # D(G(z)) + λ_PT f_PT
+        self.update(self.opt_g, loss_g)
+        self.D.requires_grad_(True)
+        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "pt": pt.detach()}

@@ -1,0 +1,161 @@
+"""Unrolled GAN (Metz, Poole, Pfau & Sohl-Dickstein, 2017): the generator looks k discriminator steps ahead.
+
+With f(θ_G, θ_D) the GAN value, the discriminator's optimisation is unrolled k steps,
+
+    θ_D^0 = θ_D,    θ_D^{i+1} = θ_D^i + η · ∇_{θ_D} f(θ_G, θ_D^i)     (an Adam or SGD step; eq. 4–5)
+
+and the generator descends the surrogate f_k(θ_G, θ_D) = f(θ_G, θ_D^k(θ_G, θ_D)) (eq. 6). Its
+gradient (eq. 12)
+
+    df_k/dθ_G = ∂f/∂θ_G + ∂f/∂θ_D^k · dθ_D^k/dθ_G
+
+holds a second term — "how the discriminator would react to a change in the generator" — that
+exists only because every θ_D^i is a differentiable function of θ_G. Here the unrolled steps run
+on parameter dictionaries updated out of place (``torch.func.functional_call``) with
+``create_graph=True``, so back-propagating f_k into θ_G goes through all k updates
+(PITFALLS: ports that detach the unrolled parameters are plain GANs). The real discriminator
+then takes only the first of those steps, θ_D ← θ_D^1 (eq. 7). Per iteration:
+
+    x ~ p_data, z ~ p(z)                                   (one batch, reused by every unrolled step,
+    θ^0 = θ_D;  for i < k: θ^{i+1} = step(θ^i, ∇_θ L_D(θ^i))   as in the authors' notebook)
+    θ_G ← Adam step on ∇_{θ_G} L_G(θ_G, θ^k)              # through the unroll
+    θ_D ← θ^1                                              # the first step only, via the real Adam
+
+Both updates use the parameters at the start of the iteration (the simultaneous form of eqs. 6–7).
+With k = 0 the generator's gradient is the plain GAN's. Unrolled Adam steps continue from the real
+optimiser's moments (m, v, t) as constants, like the authors' Keras ``get_updates`` unrolling.
+
+Defaults: k = 5 (authors' notebook; the paper's figures use 0, 1, 5 and 10 on the 2-D ring) and the
+minimax objective (the paper's f). The networks, learning rates and Adam β1 = 0.5 are genzoo's
+shared adversarial core so that the mode-collapse table compares like with like; the paper's
+2-D setup (G 2×128 ReLU, D 1×128, lr 1e-4, z ∈ R^256, batch 512) differs only by size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+from torch.func import functional_call
+
+from genzoo.config import check
+from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.base import register_model
+
+Params = dict[str, Tensor]
+ADAM_EPS = 1e-8  # torch.optim.Adam's default eps, used by the real discriminator too
+
+
+@dataclass
+class UnrolledGANConfig(AdversarialConfig):
+    objective: str = "minimax"  # the paper's f
+    unroll_steps: int = 5  # k (authors' notebook; paper figures: 0, 1, 5, 10)
+    unroll_optimizer: Literal["adam", "sgd"] = "adam"  # the update rule differentiated through
+    unroll_lr: float | None = None  # η of the unrolled steps; None: lr_d (the real D's step)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.unroll_steps >= 0, "unroll_steps", self.unroll_steps, "must be ≥ 0")
+        check(self.unroll_optimizer in ("adam", "sgd"), "unroll_optimizer", self.unroll_optimizer, "must be adam or sgd")
+        check(self.unroll_lr is None or self.unroll_lr > 0, "unroll_lr", self.unroll_lr, "must be > 0")
+        check(self.d_steps == 1, "d_steps", self.d_steps,
+              "must be 1: the Unrolled GAN updates D by the first unrolled step (use unroll_steps for k)")
+
+
+def _sqrt0(v: Tensor) -> Tensor:
+    """√v with a finite (zero) derivative at v = 0, where Adam's second moment can be exactly 0."""
+    positive = v > 0
+    return torch.where(positive, torch.sqrt(torch.where(positive, v, torch.ones_like(v))), torch.zeros_like(v))
+
+
+@register_model("unrolled-gan")
+class UnrolledGAN(AdversarialModel):
+    """Unrolled GAN (Metz et al. 2017): G's gradient flows through k differentiable D updates."""
+
+    Config = UnrolledGANConfig
+
+    def d_at(self, params: Params, x: Tensor) -> Tensor:
+        """d(x) computed with discriminator parameters ``params`` (buffers from D)."""
+        return functional_call(self.D, params, (x,)).squeeze(-1)
+
+    def d_loss_at(self, params: Params, x: Tensor, fake: Tensor) -> Tensor:
+        return self.objective(self.d_at(params, x), self.d_at(params, fake)).discriminator
+
+    def _adam_state(self, p: Tensor) -> tuple[Tensor, Tensor, float]:
+        """The real optimiser's (m, v, t) for parameter p: the unroll continues from them as constants."""
+        state = self.opt_d.state.get(p, {})
+        if not state:
+            return torch.zeros_like(p), torch.zeros_like(p), 0.0
+        return state["exp_avg"], state["exp_avg_sq"], float(state["step"])
+
+    def unroll(self, x: Tensor, fake: Tensor, k: int) -> tuple[list[Params], list[Tensor], Tensor]:
+        """θ_D^0..θ_D^k as out-of-place, differentiable functions of θ_G (through ``fake``).
+
+        Returns the k + 1 parameter dicts, the first step's gradient ∇_{θ_D} L_D(θ_D^0) and its loss
+        L_D(θ_D^0) (both always computed: they are the real discriminator's update). Unrolled steps
+        keep the graph (``create_graph=True``); the step rule is torch's Adam (or SGD) written out
+        of place.
+        """
+        c = self.config
+        lr = c.unroll_lr if c.unroll_lr is not None else c.lr_d
+        params: Params = dict(self.D.named_parameters())
+        thetas = [params]
+        moments = {n: self._adam_state(p) for n, p in params.items()}
+        first: list[Tensor] = []
+        first_loss = x.new_zeros(())
+        for i in range(max(k, 1)):
+            loss = self.d_loss_at(params, x, fake if k else fake.detach())
+            grads = torch.autograd.grad(loss, list(params.values()), create_graph=k > 0)
+            if i == 0:
+                first, first_loss = [g.detach() for g in grads], loss.detach()
+                if k == 0:
+                    break
+            new: Params = {}
+            for (n, p), g in zip(params.items(), grads):
+                if c.unroll_optimizer == "sgd":
+                    new[n] = p - lr * g
+                    continue
+                m, v, t = moments[n]
+                b1, b2 = c.beta1, c.beta2
+                m = b1 * m + (1 - b1) * g  # torch Adam: exp_avg.lerp_(g, 1 − β1)
+                v = b2 * v + (1 - b2) * g * g
+                t = t + 1
+                denom = _sqrt0(v) / (1 - b2**t) ** 0.5 + ADAM_EPS
+                new[n] = p - (lr / (1 - b1**t)) * m / denom
+                moments[n] = (m, v, t)
+            params = new
+            thetas.append(params)
+        return thetas, first, first_loss
+
+    def unrolled_generator_loss(self, x: Tensor, z: Tensor) -> tuple[Tensor, list[Tensor], Tensor]:
+        """(f_k = L_G(θ_G, θ_D^k(θ_G)), ∇_{θ_D} L_D(θ_D^0), L_D(θ_D^0)) for data x and noise z.
+
+        Batch-norm running statistics (DCGAN D) keep only the first step's update, the one the
+        real discriminator makes; the look-ahead passes leave no trace.
+        """
+        buffers = {n: b.clone() for n, b in self.D.named_buffers()}
+        fake = self.G(z)
+        thetas, first, loss_d = self.unroll(x, fake, self.config.unroll_steps)
+        theta_k = thetas[-1]
+        d_real = self.d_at(theta_k, x) if self.objective.generator_uses_real else None
+        loss_g = self.objective(d_real, self.d_at(theta_k, fake)).generator
+        if buffers:  # undo the look-ahead passes' BN updates, then make the real D's one
+            with torch.no_grad():
+                for n, b in self.D.named_buffers():
+                    b.copy_(buffers[n])
+                self.d_loss_at(thetas[0], x, fake.detach())
+        return loss_g, first, loss_d
+
+    def step(self, x: Tensor) -> dict[str, Tensor]:
+        # generator: descend the unrolled surrogate f_k through all k differentiable D steps
+        loss_g, first, loss_d = self.unrolled_generator_loss(x, self.prior(x.shape[0]))
+        self.opt_g.zero_grad(set_to_none=True)
+        loss_g.backward(inputs=list(self.G.parameters()))
+        # discriminator: the first step only, θ_D ← θ_D^1 (the real Adam applies the same rule)
+        for p, g in zip(self.D.parameters(), first):
+            p.grad = g
+        self.opt_d.step()
+        self.opt_g.step()
+        return {"loss_d": loss_d, "loss_g": loss_g.detach()}
