@@ -231,3 +231,19 @@ def test_wasserstein_lp_bad_weights(wx, wy):
 def test_wasserstein_lp_dim_mismatch():
     with pytest.raises(GenzooError):
         wasserstein1_lp(torch.zeros(3, 2), None, torch.zeros(3, 3), None)
+
+
+def test_w1_exact_equals_optimal_assignment_on_a_collapsed_generator():
+    """Network simplex and the Hungarian method agree, including the degenerate case of many
+    samples in one tight blob far from a peaked mixture (where the Hungarian method is slow)."""
+    import numpy as np
+    from scipy.optimize import linear_sum_assignment
+    from scipy.spatial.distance import cdist
+
+    g = torch.Generator().manual_seed(0)
+    angles = 2 * torch.pi * torch.randint(0, 8, (400,), generator=g) / 8
+    data = torch.stack([angles.cos(), angles.sin()], 1) + 0.01 * torch.randn(400, 2, generator=g)
+    blob = 0.3 + 0.05 * torch.randn(400, 2, generator=g)
+    cost = cdist(data.double().numpy(), blob.double().numpy())
+    rows, cols = linear_sum_assignment(cost)
+    assert wasserstein1_exact(data, blob) == pytest.approx(float(np.mean(cost[rows, cols])), rel=1e-9)

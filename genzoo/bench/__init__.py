@@ -42,7 +42,10 @@ def benchmark(name: str) -> Callable:
 
 def _load_all() -> None:
     from genzoo.bench import throughput  # noqa: F401  (registers)
+    from genzoo.bench import dcgan_latent, infogan_mnist  # noqa: F401  (GAN variants)
     from genzoo.bench import optimal_d  # noqa: F401
+    from genzoo.bench import fgan1d  # noqa: F401
+    from genzoo.bench import metrics_timing  # noqa: F401
 
 
 def suites() -> dict[str, Path]:

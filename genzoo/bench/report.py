@@ -137,7 +137,7 @@ def our_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[tuple[
             if m in e and e[f"{m}_n"] < e["n_seeds"]:
                 text += f" (n={e[m + '_n']})"
             row.append((text, e["label"] in best[m]))
-        row.append((f"{e['train_seconds']:.1f}", False))
+        row.append((f"{e['seconds']:.1f}", False))
         rows.append(row)
     return header, rows
 
@@ -190,8 +190,12 @@ def protocol_items(res: SuiteResults) -> list[tuple[str, str]]:
         resolved = next((r["data_params"] for r in res.rows if r["data_label"] == label and "data_params" in r), None)
         params = resolved if resolved is not None else {k: v for k, v in d.items() if k not in ("name", "label")}
         items.append((f"data “{label}”", f"{d['name']} {params}"))
+    checked = suite_module.code_protocol()
     for k, v in res.spec.get("protocol", {}).items():
-        items.append((k, str(v)))
+        items.append((k, f"{v} (checked: {checked[k][1]})" if k in checked else f"{v} (stated)"))
+    if res.spec.get("evaluate"):
+        items.append(("final evaluation", f"genzoo.metrics.evaluate.evaluate(model, data, "
+                      + ", ".join(f"{k}={v}" for k, v in res.spec["evaluate"].items()) + ")"))
     versions = next((r["versions"] for r in res.rows if r.get("versions")), None)
     if versions:
         items.append(("software", ", ".join(f"{k} {v}" for k, v in versions.items())))
@@ -225,6 +229,13 @@ def curve_metrics(res: SuiteResults) -> list[str]:
     for r in res.rows:
         logged |= set(_curves(res.out_dir / r["run"]))
     return [m for m in res.metrics if m in logged] + sorted(k for k in logged if k.startswith("loss"))
+
+
+def _train_value(res: SuiteResults, key: str) -> str:
+    for s in res.grid[0]["sets"]:
+        if s.startswith(f"train.{key}="):
+            return s.split("=", 1)[1]
+    return "default"
 
 
 def make_figures(res: SuiteResults) -> dict[str, list[dict[str, Any]]]:
@@ -267,18 +278,26 @@ def make_figures(res: SuiteResults) -> dict[str, list[dict[str, Any]]]:
                 slug = suite_module.cell_id(data, metric, 0).removesuffix("__s0")
                 path = save_curves(series, fig_dir / "curves" / f"{slug}.png", xlabel="training step",
                                    ylabel=metric, title=f"{data}: {metric} (mean over seeds)")
-                items.append({"kind": "curve", "path": path, "caption": f"{metric} over training, mean over seeds"})
+                caption = f"{metric} over training, mean over seeds"
+                if not metric.startswith("loss"):
+                    caption += f" (evaluated during training on train.n_eval = {_train_value(res, 'n_eval')} samples)"
+                items.append({"kind": "curve", "path": path, "caption": caption})
         figures[data] = items
     return figures
 
 
 # ---------------------------------------------------------------------------------- timing
+TIMING_HEADER = ["cell", "steps", "seconds", "of which final evaluation", "steps/s", "resumed"]
+
+
 def timing_rows(res: SuiteResults) -> list[list[str]]:
     rows = []
     for r in res.rows:
         rate = r.get("steps_per_s")
-        rows.append([r["id"], str(r["steps"]), f"{r.get('train_seconds', 0.0):.1f}",
-                     f"{rate:.0f}" if isinstance(rate, (int, float)) else "—", "yes" if r.get("resumed") else "no"])
+        ev = r.get("eval_seconds")
+        rows.append([r["id"], str(r["steps"]), f"{r.get('seconds', 0.0):.1f}",
+                     f"{ev:.1f}" if isinstance(ev, (int, float)) else "—",
+                     f"{rate:.1f}" if isinstance(rate, (int, float)) else "—", "yes" if r.get("resumed") else "no"])
     return rows
 
 
@@ -287,7 +306,8 @@ def timing_summary(res: SuiteResults) -> str:
     cpu = f"{runs[-1]['cpus']} CPUs ({runs[-1]['processor']})" if runs else "unknown machine"
     jobs = ", ".join(str(r["jobs"]) for r in runs) or "—"
     return (f"Wall-clock time of the suite: {res.timing.get('seconds', 0.0):.1f} s over {len(runs)} invocation(s) "
-            f"(jobs: {jobs}) on {cpu}. Per-cell seconds include data loading, evaluation and pictures; "
+            f"(jobs: {jobs}) on {cpu}. A cell's seconds include data loading, evaluations, pictures and the final "
+            "evaluation (its own column), and for the first cell of each process the one-time imports; "
             "steps/s is the training speed of the last logging window (evaluation excluded).")
 
 
@@ -297,6 +317,15 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def _evaluation_note(res: SuiteResults) -> str:
+    ev = res.spec.get("evaluate")
+    if ev:
+        return (f"Each cell's numbers come from one evaluation of the trained model after training "
+                f"(genzoo.metrics.evaluate, full={str(bool(ev.get('full'))).lower()}, seed {ev.get('seed', 0)}).")
+    return (f"Each cell's numbers are the last evaluation during training (step = train.steps, "
+            f"train.n_eval = {_train_value(res, 'n_eval')} samples).")
 
 
 def _direction_note(res: SuiteResults) -> str:
@@ -317,7 +346,7 @@ def render_markdown(res: SuiteResults, figures: dict[str, list[dict[str, Any]]])
     if spec.get("notes"):
         out += [spec["notes"].strip(), ""]
     out += ["## Results", "", "Entries are mean ± sample standard deviation over seeds (n − 1 in the denominator); "
-            "**bold** marks the best mean of each column. " + _direction_note(res), ""]
+            "**bold** marks the best mean of each column. " + _evaluation_note(res) + " " + _direction_note(res), ""]
     for data in res.data_labels:
         header, rows = our_table(res, data)
         out += [f"### {data}", "", "Ours (re-run under the pinned protocol below):", ""]
@@ -345,7 +374,7 @@ def render_markdown(res: SuiteResults, figures: dict[str, list[dict[str, Any]]])
     out += ["## Protocol", "", _md_table(["pinned", "value"], [[k, f"`{v}`"] for k, v in protocol_items(res)]), "",
             "The spec, verbatim:", "", "```toml", res.spec_text.rstrip(), "```", ""]
     out += ["## Timing", "", timing_summary(res), "",
-            _md_table(["cell", "steps", "seconds", "steps/s", "resumed"], timing_rows(res)), ""]
+            _md_table(TIMING_HEADER, timing_rows(res)), ""]
     return "\n".join(out)
 
 
@@ -366,10 +395,12 @@ td.best { font-weight: 700; background: #dafbe1 !important; }
 table.published th { background: #fff8c5; }
 table.published td { color: #57606a; font-style: italic; }
 table.published td:last-child { font-style: normal; text-align: left; }
+table.published th:last-child, table.kv th { text-align: left; }
 table.kv td { text-align: left; font-family: ui-monospace, Menlo, Consolas, monospace; font-size: .88em; }
 .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr)); gap: 1em; }
 figure { margin: 0; border: 1px solid #d0d7de; border-radius: 6px; padding: .5em; background: #fff; }
 figure img { width: 100%; height: auto; image-rendering: auto; }
+summary { cursor: pointer; margin: .6em 0; }
 pre { background: #f6f8fa; padding: 1em; overflow-x: auto; font-size: .85em; border-radius: 6px; }
 """
 
@@ -409,7 +440,7 @@ def render_html(res: SuiteResults, figures: dict[str, list[dict[str, Any]]]) -> 
         parts.append(f"<p class=\"note\">{_h(spec['notes'].strip())}</p>")
     parts += ["<h2>Results</h2>", "<p class=\"note\">Entries are mean ± sample standard deviation over seeds "
               "(n − 1 in the denominator); the highlighted entry is the best mean of its column. "
-              f"{_h(_direction_note(res))}</p>"]
+              f"{_h(_evaluation_note(res))} {_h(_direction_note(res))}</p>"]
     for data in res.data_labels:
         header, rows = our_table(res, data)
         parts += [f"<h3>{_h(data)}</h3>", "<p>Ours (re-run under the pinned protocol below):</p>",
@@ -430,9 +461,10 @@ def render_html(res: SuiteResults, figures: dict[str, list[dict[str, Any]]]) -> 
     if res.failed:
         parts += ["<h2>Failed cells</h2>", _html_table(["cell", "error"], [[f["id"], f["error"]] for f in res.failed])]
     parts += ["<h2>Protocol</h2>", _html_table(["pinned", "value"], [[k, v] for k, v in protocol_items(res)], "kv"),
-              "<p>The spec, verbatim:</p>", f"<pre>{_h(res.spec_text.rstrip())}</pre>",
+              f"<details><summary>The spec, verbatim ({len(res.spec_text.splitlines())} lines)</summary>"
+              f"<pre>{_h(res.spec_text.rstrip())}</pre></details>",
               "<h2>Timing</h2>", f"<p>{_h(timing_summary(res))}</p>",
-              _html_table(["cell", "steps", "seconds", "steps/s", "resumed"], timing_rows(res))]
+              _html_table(TIMING_HEADER, timing_rows(res))]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             f"<title>genzoo report: {_h(spec['name'])}</title><style>{CSS}</style></head>\n<body>\n"
             + "\n".join(parts) + "\n</body></html>\n")

@@ -7,8 +7,8 @@ A spec is a TOML file that pins the whole protocol, so a table can be re-run and
     description = "one line"
     seeds = [0, 1, 2]                          # one cell per seed
     metrics = ["modes", "hq_share", "w1"]      # columns of the summary table
-    [protocol]                                 # stated rules (shown in the report; checked where
-    hq_rule = "euclidean"                      #   genzoo can check them against its metric code)
+    [protocol]                                 # stated rules (shown in the report; checked against
+    hq_rule = "euclidean"                      #   genzoo's metric code where it pins them)
     hq_threshold = 3.0
     [train]                                    # train.* values shared by every cell; steps and
     steps = 2000                               #   n_eval (evaluation samples) are required
@@ -21,6 +21,8 @@ A spec is a TOML file that pins the whole protocol, so a table can be re-run and
     label = "GAN (minimax)"
     model = "gan"
     set = { objective = "minimax" }
+    [evaluate]                                 # optional: after training, evaluate the final
+    full = true                                #   model under the full reporting protocol
     [quick]                                    # replaces train values and seeds under --quick
     steps = 200
     seeds = [0]
@@ -69,7 +71,8 @@ from typing import Any
 from genzoo.errors import DivergenceError, GenzooError
 
 REQUIRED = ("name", "version", "description", "seeds", "metrics", "train", "data", "models")
-OPTIONAL = ("quick", "protocol", "published", "directions", "curves", "notes")
+OPTIONAL = ("quick", "evaluate", "protocol", "published", "directions", "curves", "notes")
+EVALUATE_KEYS = ("full", "seed", "n")
 MODEL_KEYS = ("label", "model", "set", "train", "note")
 PUBLISHED_KEYS = ("label", "data", "metric", "value", "std", "source", "note")
 REQUIRED_TRAIN = ("steps", "n_eval")
@@ -91,16 +94,14 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     for key in REQUIRED:
         if key not in spec:
             raise GenzooError(f"{where} lacks {key!r}")
-    unknown = sorted(set(spec) - set(REQUIRED) - set(OPTIONAL))
-    if unknown:
-        raise GenzooError(f"{where}: unknown key {unknown[0]!r}; valid: {', '.join(REQUIRED + OPTIONAL)}")
+    _known(spec, REQUIRED + OPTIONAL, "", where)
 
     def need(ok: bool, key: str, value: Any, requirement: str) -> None:
         if not ok:
             raise GenzooError(f"{where}: invalid value {key}={value!r}: {requirement}")
 
     need(isinstance(spec["name"], str) and bool(spec["name"]), "name", spec["name"], "expected a non-empty string")
-    need(isinstance(spec["version"], int) and spec["version"] >= 1, "version", spec["version"], "expected an integer ≥ 1")
+    need(isinstance(spec["version"], int) and not isinstance(spec["version"], bool) and spec["version"] >= 1, "version", spec["version"], "expected an integer ≥ 1")
     _check_seeds(spec["seeds"], "seeds", need)
     need(_str_list(spec["metrics"]), "metrics", spec["metrics"], "expected a non-empty list of metric names")
     need(isinstance(spec["train"], dict), "train", spec["train"], "expected a table")
@@ -111,8 +112,7 @@ def load_spec(path: str | Path) -> dict[str, Any]:
     for d in spec["data"]:
         need(isinstance(d.get("name"), str), "data.name", d.get("name"), "every [[data]] needs a name")
     for m in spec["models"]:
-        bad = sorted(set(m) - set(MODEL_KEYS))
-        need(not bad, f"models.{bad[0] if bad else ''}", None, f"unknown key; valid: {', '.join(MODEL_KEYS)}")
+        _known(m, MODEL_KEYS, "models", where)
         need(isinstance(m.get("label"), str) and isinstance(m.get("model"), str), "models", m,
              "every [[models]] needs a label and a model")
         need(isinstance(m.get("set", {}), dict), "models.set", m.get("set"), "expected a table")
@@ -126,16 +126,22 @@ def load_spec(path: str | Path) -> dict[str, Any]:
         need(isinstance(spec["quick"], dict), "quick", spec["quick"], "expected a table")
         if "seeds" in spec["quick"]:
             _check_seeds(spec["quick"]["seeds"], "quick.seeds", need)
-    for key in ("protocol", "directions"):
+    for key in ("protocol", "directions", "evaluate"):
         need(isinstance(spec.get(key, {}), dict), key, spec.get(key), "expected a table")
+    _known(spec.get("evaluate", {}), EVALUATE_KEYS, "evaluate", where)
+    need(isinstance(spec.get("evaluate", {}).get("full", False), bool), "evaluate.full",
+         spec.get("evaluate", {}).get("full"), "expected true or false")
+    for key, low in (("seed", 0), ("n", 2)):
+        value = spec.get("evaluate", {}).get(key, low)
+        need(isinstance(value, int) and not isinstance(value, bool) and value >= low, f"evaluate.{key}", value,
+             f"expected an integer ≥ {low}")
     for metric, word in spec.get("directions", {}).items():
         need(word in DIRECTION_WORDS, f"directions.{metric}", word, "expected 'higher' or 'lower'")
     need(_str_list(spec.get("curves", ["x"])), "curves", spec.get("curves"), "expected a list of metric names")
     published = spec.get("published", [])
     need(isinstance(published, list), "published", published, "expected [[published]] tables")
     for p in published:
-        bad = sorted(set(p) - set(PUBLISHED_KEYS))
-        need(not bad, f"published.{bad[0] if bad else ''}", None, f"unknown key; valid: {', '.join(PUBLISHED_KEYS)}")
+        _known(p, PUBLISHED_KEYS, "published", where)
         for key in ("label", "data", "metric", "source"):
             need(isinstance(p.get(key), str) and bool(p.get(key)), f"published.{key}", p.get(key),
                  "every published number needs a label, data, metric and its source (citation)")
@@ -147,6 +153,12 @@ def load_spec(path: str | Path) -> dict[str, Any]:
                 need(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v),
                      f"published.{key}", v, "expected a number")
     return spec
+
+
+def _known(table: dict[str, Any], valid: tuple[str, ...], section: str, where: str) -> None:
+    unknown = sorted(set(table) - set(valid))
+    if unknown:
+        raise GenzooError(f"{where}: unknown key {(section + '.' if section else '') + unknown[0]!r}; valid: {', '.join(valid)}")
 
 
 def _check_seeds(seeds: Any, key: str, need: Any) -> None:
@@ -196,16 +208,20 @@ def cells(spec: dict[str, Any], quick: bool, options: dict[str, str]) -> list[di
                 raise GenzooError(f"invalid --set seeds={value!r}: expected integers like 0,1,2") from None
         else:
             train[key.removeprefix("train.")] = value
+    from genzoo.config import _coerce
+
     out = []
     for m in spec["models"]:
         for d in spec["data"]:
             for seed in seeds:
                 data_params = {k: v for k, v in d.items() if k not in ("name", "label")}
                 cell_train = {**train, **m.get("train", {})}
+                steps = _coerce("train.steps", cell_train["steps"], int)
                 out.append({
                     "id": cell_id(m["label"], data_label(d), seed),
                     "label": m["label"], "model": m["model"], "data": d["name"],
-                    "data_label": data_label(d), "seed": int(seed), "steps": int(float(cell_train["steps"])),
+                    "data_label": data_label(d), "seed": int(seed), "steps": steps,
+                    "evaluate": dict(spec.get("evaluate", {})),
                     "sets": [f"model.{k}={_text(v)}" for k, v in m.get("set", {}).items()]
                     + [f"train.{k}={_text(v)}" for k, v in cell_train.items()]
                     + [f"data.{k}={_text(v)}" for k, v in data_params.items()]
@@ -250,15 +266,37 @@ def validate(spec: dict[str, Any], grid: list[dict[str, Any]]) -> None:
     check_protocol(spec.get("protocol", {}))
 
 
-def check_protocol(protocol: dict[str, Any]) -> None:
-    """The spec states the high-quality rule; make sure genzoo's mode counter applies that rule."""
-    from genzoo.metrics.modes import mode_coverage
+def code_protocol() -> dict[str, tuple[Any, str]]:
+    """The protocol constants genzoo's metric code applies, as {spec key: (value, where)}.
 
-    defaults = {k: p.default for k, p in inspect.signature(mode_coverage).parameters.items()}
-    for key, arg in (("hq_rule", "rule"), ("hq_threshold", "threshold")):
-        if key in protocol and arg in defaults and protocol[key] != defaults[arg]:
-            raise GenzooError(f"invalid value protocol.{key}={protocol[key]!r}: genzoo's mode counter uses "
-                              f"{arg}={defaults[arg]!r} (genzoo.metrics.modes.mode_coverage)")
+    A spec's ``[protocol]`` entry with one of these keys is checked against the code, so a
+    spec cannot state a rule (3σ, 26 000 samples, …) that the metrics do not apply.
+    """
+    import importlib
+
+    evaluate = importlib.import_module("genzoo.metrics.evaluate")
+    modes = importlib.import_module("genzoo.metrics.modes")
+    defaults = {k: p.default for k, p in inspect.signature(modes.mode_coverage).parameters.items()}
+    known: dict[str, tuple[Any, str]] = {
+        "hq_rule": (defaults.get("rule"), "genzoo.metrics.modes.mode_coverage(rule=…)"),
+        "hq_threshold": (defaults.get("threshold"), "genzoo.metrics.modes.mode_coverage(threshold=…)"),
+        "points_n_samples": (modes.STANDARD_N_SAMPLES, "genzoo.metrics.modes.STANDARD_N_SAMPLES"),
+        "image_n_samples_full": (getattr(evaluate, "N_FEATURES_FULL", None), "genzoo.metrics.evaluate.N_FEATURES_FULL"),
+    }
+    try:
+        stacked = importlib.import_module("genzoo.metrics.stacked")
+    except ImportError:  # pragma: no cover - the Stacked-MNIST metric is optional for point suites
+        return known
+    known["stacked_n_samples"] = (getattr(stacked, "STACKED_N_SAMPLES", None), "genzoo.metrics.stacked.STACKED_N_SAMPLES")
+    known["stacked_classes"] = (getattr(stacked, "STACKED_MODES", None), "genzoo.metrics.stacked.STACKED_MODES")
+    return known
+
+
+def check_protocol(protocol: dict[str, Any]) -> None:
+    """Every stated ``[protocol]`` value that genzoo's code pins must be the value the code uses."""
+    for key, (value, where) in code_protocol().items():
+        if key in protocol and value is not None and protocol[key] != value:
+            raise GenzooError(f"invalid value protocol.{key}={protocol[key]!r}: genzoo's metric code uses {value!r} ({where})")
 
 
 # ---------------------------------------------------------------------------------- one cell
@@ -275,11 +313,38 @@ def final_metrics(run_dir: Path) -> dict[str, float]:
     return final
 
 
+def final_evaluation(run_dir: Path, options: dict[str, Any]) -> dict[str, Any]:
+    """The trained model evaluated once more, under the spec's ``[evaluate]`` protocol.
+
+    ``full = true`` is :func:`genzoo.metrics.evaluate.evaluate`'s reporting protocol (FID/KID on
+    10 000 vs 10 000 images, Stacked-MNIST modes on 26 000 samples, ...), too costly for the
+    evaluations during training; ``seed`` fixes the evaluation's randomness (default 0); ``n``
+    sets the evaluation sample count (default: the protocol's, as ``genzoo eval``).
+    Written to ``RUN/eval_final.json``; these values replace the last training-time ones.
+    """
+    import torch
+
+    from genzoo import data as data_module
+    from genzoo import run
+    from genzoo.metrics.evaluate import evaluate
+
+    model, config = run.load(run_dir)
+    dataset = data_module.load(config["data"]["name"], **config["data"]["params"])
+    seed = int(options.get("seed", 0))
+    start = time.perf_counter()
+    torch.manual_seed(seed)
+    metrics = evaluate(model, dataset, seed=seed, n=options.get("n"), full=bool(options.get("full", False)))
+    metrics = {k: float(v) for k, v in metrics.items()}
+    (run_dir / "eval_final.json").write_text(json.dumps({"options": options, "metrics": metrics}, indent=2) + "\n")
+    return {**metrics, "eval_seconds": time.perf_counter() - start, "eval_protocol": "full" if options.get("full") else "default"}
+
+
 def run_cell(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]:
     """Train (or continue) one cell and return its result row. Runs in a worker process."""
     import torch
 
     from genzoo import run
+    from genzoo.train.checkpoint import load_checkpoint
     from genzoo.train.trainer import CHECKPOINT
 
     if threads:
@@ -287,8 +352,11 @@ def run_cell(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]
     run_dir = Path(out_dir) / "runs" / cell["id"]
     start = time.perf_counter()
     resumed = (run_dir / CHECKPOINT).exists()
-    if resumed:  # the train.* values of the spec (e.g. steps) win over what the run saved
-        run.resume(run_dir, sets=[s for s in cell["sets"] if s.startswith("train.")])
+    if resumed:
+        if int(load_checkpoint(run_dir / CHECKPOINT)["step"]) < cell["steps"]:
+            # continue; the train.* values of the spec (e.g. steps) win over what the run saved
+            run.resume(run_dir, sets=[s for s in cell["sets"] if s.startswith("train.")])
+        # else: training had finished (interrupted before the cell was written): reuse it
     else:
         if run_dir.exists():  # created but never checkpointed: start it again
             shutil.rmtree(run_dir)
@@ -297,7 +365,9 @@ def run_cell(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]
     saved = json.loads((run_dir / "config.json").read_text())
     result = {k: cell[k] for k in ("id", "label", "model", "data_label", "seed", "steps")}
     result.update(final_metrics(run_dir))
-    result.update(train_seconds=time.perf_counter() - start, resumed=resumed, threads=torch.get_num_threads(),
+    if cell.get("evaluate"):
+        result.update(final_evaluation(run_dir, cell["evaluate"]))
+    result.update(seconds=time.perf_counter() - start, resumed=resumed, threads=torch.get_num_threads(),
                   run=f"runs/{cell['id']}", data_params=saved["data"]["params"], versions=saved.get("versions", {}))
     return result
 
@@ -383,7 +453,7 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
             _write_json(out_dir / "cells" / f"{cell['id']}.json", result)
             failed_path.unlink(missing_ok=True)
             shown = "  ".join(f"{m}={result[m]:.4g}" for m in spec["metrics"] if isinstance(result.get(m), (int, float)))
-            print(f"[{done}/{n}] done   {cell['id']} in {result['train_seconds']:.1f}s"
+            print(f"[{done}/{n}] done   {cell['id']} in {result['seconds']:.1f}s"
                   f"{' (resumed)' if result['resumed'] else ''}: {shown}", flush=True)
         else:
             _write_json(failed_path, {"id": cell["id"], "label": cell["label"], "data_label": cell["data_label"],
@@ -394,7 +464,7 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
 
     try:
         if jobs == 1 or len(todo) <= 1:
-            for i, cell in enumerate(todo):
+            for cell in todo:
                 print(f"[{done + 1}/{n}] run    {cell['id']} ({cell['model']}, {cell['steps']} steps)", flush=True)
                 record(cell, _attempt(cell, str(out_dir), 0))
         else:
@@ -411,7 +481,8 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
                     record(futures[fut], outcome)
     finally:
         elapsed = time.perf_counter() - start
-        _append_timing(out_dir, elapsed, len(todo), jobs)
+        if todo:
+            _append_timing(out_dir, elapsed, done - (n - len(todo)), jobs)
     summary = write_tables(spec, grid, out_dir, ident)
     print(format_summary(summary, spec["metrics"]))
     print(f"wall-clock time: {elapsed:.1f} s for {len(todo)} cell(s) with {jobs} job(s); "
@@ -456,7 +527,7 @@ def summarise(rows: list[dict[str, Any]], metrics: list[str]) -> list[dict[str, 
                 mean = sum(values) / len(values)
                 var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
                 entry[m], entry[f"{m}_std"], entry[f"{m}_n"] = mean, math.sqrt(var), len(values)
-        entry["train_seconds"] = sum(r.get("train_seconds", 0.0) for r in rs) / len(rs)
+        entry["seconds"] = sum(r.get("seconds", 0.0) for r in rs) / len(rs)
         summary.append(entry)
     return summary
 
@@ -466,7 +537,7 @@ def write_tables(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path
     metrics = list(spec["metrics"])
     with open(out_dir / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["id", "label", "model", "data_label", "seed", "steps", *metrics,
-                                               "train_seconds", "spec_version", "spec_sha256"], extrasaction="ignore")
+                                               "seconds", "spec_version", "spec_sha256"], extrasaction="ignore")
         writer.writeheader()
         writer.writerows(rows)
     summary = summarise(rows, metrics)

@@ -70,6 +70,8 @@ class Divergence:
         in_domain: t ↦ whether t ∈ dom f*.
         domain: dom f* in words.
         f_prime_at_1: f'(1), the critic's value T* = f'(1) at p = q (Table 6's last column).
+        integrand: (log p, log q) ↦ q·f(p/q), the same f written in log space so that it stays
+            exact where q underflows (e.g. KL: p·(log p − log q)); tests check it against q·f(p/q).
     """
 
     name: str
@@ -82,12 +84,15 @@ class Divergence:
     in_domain: Fn
     domain: str
     f_prime_at_1: float
+    integrand: Callable[[Tensor, Tensor], Tensor]
 
-    def divergence(self, p: Tensor, q: Tensor, x: Tensor) -> Tensor:
-        """D_f(p ‖ q) = ∫ q f(p/q) dx by the trapezoidal rule on the grid ``x`` (densities p, q on x)."""
-        u = p / q
-        integrand = torch.where(q > 0, q * self.f(u), torch.zeros_like(q))
-        return torch.trapezoid(integrand, x)
+    def divergence(self, log_p: Tensor, log_q: Tensor, x: Tensor) -> Tensor:
+        """D_f(p ‖ q) = ∫ q f(p/q) dx by the trapezoidal rule on the sorted grid ``x`` (log densities on x)."""
+        return torch.trapezoid(self.integrand(log_p, log_q), x)
+
+    def optimal_critic(self, log_p: Tensor, log_q: Tensor) -> Tensor:
+        """T*(x) = f'(p(x)/q(x)), the maximiser of the variational bound (tight: F(T*) = D_f)."""
+        return self.f_prime(torch.exp(log_p - log_q))
 
 
 DIVERGENCES: Registry[Divergence] = Registry("f-divergence")
@@ -101,6 +106,12 @@ def _xlogx(u: Tensor) -> Tensor:
     return torch.special.xlogy(u, u)
 
 
+def _mixture_terms(log_p: Tensor, log_q: Tensor, shift: float) -> Tensor:
+    """p (shift + log p/(p+q)) + q (shift + log q/(p+q)): shift = log 2 gives 2·JS, 0 gives the GAN row."""
+    log_m = torch.logaddexp(log_p, log_q)
+    return torch.exp(log_p) * (shift + log_p - log_m) + torch.exp(log_q) * (shift + log_q - log_m)
+
+
 _add(Divergence(
     name="kl", title="Kullback–Leibler KL(p‖q)",
     f=lambda u: _xlogx(u),
@@ -110,6 +121,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: torch.exp(v - 1),
     in_domain=lambda t: torch.isfinite(t),
     domain="R", f_prime_at_1=1.0,
+    integrand=lambda lp, lq: torch.exp(lp) * (lp - lq),
 ))
 _add(Divergence(
     name="reverse-kl", title="reverse Kullback–Leibler KL(q‖p)",
@@ -120,6 +132,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: v - 1,  # −1 − log(e^{−v})
     in_domain=lambda t: t < 0,
     domain="R₋ (t < 0)", f_prime_at_1=-1.0,
+    integrand=lambda lp, lq: torch.exp(lq) * (lq - lp),
 ))
 _add(Divergence(
     name="pearson", title="Pearson χ²",
@@ -130,6 +143,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: v**2 / 4 + v,
     in_domain=lambda t: torch.isfinite(t),
     domain="R", f_prime_at_1=0.0,
+    integrand=lambda lp, lq: torch.exp(2 * lp - lq) - 2 * torch.exp(lp) + torch.exp(lq),  # p²/q − 2p + q
 ))
 _add(Divergence(
     name="hellinger", title="squared Hellinger",
@@ -140,6 +154,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: torch.expm1(v),  # (1 − e^{−v}) / e^{−v}
     in_domain=lambda t: t < 1,
     domain="t < 1", f_prime_at_1=0.0,
+    integrand=lambda lp, lq: (torch.exp(lp / 2) - torch.exp(lq / 2)) ** 2,
 ))
 _add(Divergence(
     name="js", title="Jensen–Shannon (2·JS)",
@@ -150,6 +165,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: F.softplus(v) - LOG2,  # −log(2 − 2σ(v)) = −log 2 − log σ(−v)
     in_domain=lambda t: t < LOG2,
     domain="t < log 2", f_prime_at_1=0.0,
+    integrand=lambda lp, lq: _mixture_terms(lp, lq, LOG2),
 ))
 _add(Divergence(
     name="gan", title="GAN (2·JS − log 4)",
@@ -160,6 +176,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: F.softplus(v),  # −log(1 − σ(v))
     in_domain=lambda t: t < 0,
     domain="R₋ (t < 0)", f_prime_at_1=-LOG2,
+    integrand=lambda lp, lq: _mixture_terms(lp, lq, 0.0),
 ))
 _add(Divergence(
     name="tv", title="total variation",
@@ -170,6 +187,7 @@ _add(Divergence(
     conjugate_of_activation=lambda v: 0.5 * torch.tanh(v),
     in_domain=lambda t: t.abs() <= 0.5,
     domain="|t| ≤ ½", f_prime_at_1=0.0,
+    integrand=lambda lp, lq: 0.5 * (torch.exp(lp) - torch.exp(lq)).abs(),
 ))
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "FEATURE_DIM",
     "IMAGE_SIZE",
     "WEIGHTS_PATH",
+    "WEIGHTS_SHA256",
     "FeatureNet",
     "load_classifier",
     "channel_features",
@@ -65,6 +66,8 @@ FEATURE_DIM: int = 128
 IMAGE_SIZE: int = 28
 #: The shipped weights.
 WEIGHTS_PATH: Path = Path(__file__).parent / "weights" / "mnist_classifier.safetensors"
+#: SHA-256 of the shipped weights (docs/metrics.md records it with the command that reproduces them).
+WEIGHTS_SHA256: str = "6e7cd4f56fd03a00b4eeb34f5fae9305678ccf174fca9d2b37656e20b3fb67ce"
 #: Pixel normalisation (MNIST mean and std of x = pixel/255).
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
 #: Images per forward pass at inference.

@@ -156,7 +156,8 @@ def fid(features_real: Tensor, features_fake: Tensor) -> float:
 
 def polynomial_kernel(a: Tensor, b: Tensor) -> Tensor:
     """k(a, b) = (aᵀb/d + 1)³ for all pairs: (..., n, d), (..., m, d) → (..., n, m)."""
-    return (a @ b.transpose(-1, -2) / a.shape[-1] + 1) ** 3
+    k = a @ b.transpose(-1, -2)
+    return k.div_(a.shape[-1]).add_(1).pow_(3)
 
 
 def mmd2_unbiased(x: Tensor, y: Tensor) -> Tensor:

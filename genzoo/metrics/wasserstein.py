@@ -6,8 +6,10 @@ real line.
 
 * :func:`wasserstein1_exact` — two equal-size empirical distributions with uniform weights 1/N.
   The optimal transport plan is then a permutation (Birkhoff–von Neumann), so
-  W1 = min_σ (1/N) Σ_i ‖x_i − y_σ(i)‖₂, solved by optimal assignment
-  (``scipy.optimize.linear_sum_assignment``, O(N³); N = 2 500 takes seconds).
+  W1 = min_σ (1/N) Σ_i ‖x_i − y_σ(i)‖₂. It is solved exactly by the network simplex of the
+  POT library (``ot.emd2``): N = 2 500 takes ~1–3 s even for a collapsed generator, where the
+  Hungarian method (``scipy.optimize.linear_sum_assignment``) on the same degenerate cost
+  matrix took 32 s (measured on this 2-core machine).
 * :func:`wasserstein1_lp` — general discrete EMD with arbitrary weights, the transport linear
   program of seeds/002: min_γ Σ_ij γ_ij c_ij subject to Σ_j γ_ij = w_x[i],
   Σ_i γ_ij = w_y[j], γ ≥ 0, solved by ``scipy.optimize.linprog(method="highs")``. It has
@@ -62,10 +64,10 @@ def _check_same_space(xa: np.ndarray, ya: np.ndarray) -> None:
 def wasserstein1_exact(x: Tensor, y: Tensor) -> float:
     """Exact W1 between two equal-size empirical distributions with uniform weights.
 
-    W1(x, y) = min over permutations σ of (1/N) Σ_i ‖x_i − y_σ(i)‖₂, the optimal assignment on
-    the float64 Euclidean cost matrix (``scipy.optimize.linear_sum_assignment``). For
-    uniform weights and equal sizes this equals the EMD linear program (the optimal plan of
-    the LP can be taken to be a permutation matrix / N).
+    W1(x, y) = min over permutations σ of (1/N) Σ_i ‖x_i − y_σ(i)‖₂ on the float64 Euclidean
+    cost matrix, solved exactly by network simplex (``ot.emd2``). For uniform weights and equal
+    sizes this equals the EMD linear program (the optimal plan of the LP can be taken to be a
+    permutation matrix / N); the tests check it against both the assignment problem and the LP.
 
     Args:
         x: (N, ...) points; flattened to (N, D). A 1-D (N,) tensor is N scalars.
@@ -85,9 +87,15 @@ def wasserstein1_exact(x: Tensor, y: Tensor) -> float:
             "(use wasserstein1_lp for unequal sizes or weights)"
         )
     _check_same_space(xa, ya)
+    import ot  # POT: Python Optimal Transport
+
+    n = xa.shape[0]
     cost = cdist(xa, ya, metric="euclidean")
-    rows, cols = scipy.optimize.linear_sum_assignment(cost)
-    return float(cost[rows, cols].mean())
+    uniform = np.full(n, 1.0 / n)
+    value, log = ot.emd2(uniform, uniform, cost, numItermax=max(100_000, 50 * n * n), log=True)
+    if log.get("warning"):
+        raise RuntimeError(f"network simplex did not reach the optimum: {log['warning']}")
+    return float(value)
 
 
 def _weights(name: str, w: Tensor | np.ndarray | None, n: int) -> np.ndarray:

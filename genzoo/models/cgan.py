@@ -17,7 +17,8 @@ D concatenates e_y to the point, or as K constant planes to the image channels
 discriminator (``conditioning="projection"``, Miyato & Koyama 2018).
 
 Deviation: the paper used maxout MLPs trained by SGD with momentum on MNIST; genzoo uses the
-shared adversarial core (MLP on points, DCGAN on images, Adam as in DCGAN) so the conditional
+shared adversarial core (MLP on points, DCGAN on images, Adam as in DCGAN; any registered
+``objective``) so the conditional
 model differs from ``gan`` only by the labels.
 
 ``sample(n)`` draws labels uniformly from 0..K−1; ``sample(n, y=labels)`` conditions on given ones.
@@ -65,12 +66,11 @@ class CGAN(AdversarialModel):
     def __init__(self, config: CGANConfig, data: DataSpec) -> None:
         super().__init__(config, data)
         k = self.n_classes = data.n_classes
-        self.G = ConditionalGenerator(build_generator(config, data, z_dim=config.z_dim + k), k)
         d_spec = augmented_spec(data, k) if config.conditioning == "concat" else data
-        self.D = ConditionalDiscriminator(build_discriminator(config, d_spec), k, data.kind, config.conditioning)
-        betas = (config.beta1, config.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=config.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=config.lr_d, betas=betas)
+        self.replace_networks(
+            G=ConditionalGenerator(build_generator(config, data, z_dim=config.z_dim + k), k),
+            D=ConditionalDiscriminator(build_discriminator(config, d_spec), k, data.kind, config.conditioning),
+        )
 
     def d(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         """d(x, y), one scalar per sample; the label is required."""
@@ -89,17 +89,13 @@ class CGAN(AdversarialModel):
             with torch.no_grad():
                 fake = self.G(self.prior(x.shape[0]), y)
             loss_d = self.objective(self.d(x, y), self.d(fake, y)).discriminator
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
+            self.update(self.opt_d, loss_d)
         x, y = real[-1]  # generator: through a frozen D
         self.D.requires_grad_(False)
         d_fake = self.d(self.G(self.prior(x.shape[0]), y), y)
         d_real = self.d(x, y) if self.objective.generator_uses_real else None
         loss_g = self.objective(d_real, d_fake).generator
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        self.update(self.opt_g, loss_g)
         self.D.requires_grad_(True)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
 

@@ -137,13 +137,11 @@ class InfoGAN(AdversarialModel):
         super().__init__(config, data)
         c = config
         self.code_dim = c.n_cat + c.n_cont
-        self.G = build_generator(c, data, z_dim=c.z_dim + self.code_dim)
+        self.replace_networks(G=build_generator(c, data, z_dim=c.z_dim + self.code_dim))
         feature_dim = features_and_head(self.D)[1].in_features  # φ(x)'s size, shared by D and Q
         q_out = c.n_cat + c.n_cont * (2 if c.q_std == "learned" else 1)
         self.Q = MLP(feature_dim, q_out, c.q_hidden, 1, activation="leaky_relu", batch_norm=c.arch == "dcgan")
-        betas = (c.beta1, c.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=c.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(list(self.D.parameters()) + list(self.Q.parameters()), lr=c.lr_d, betas=betas)
+        self.opt_d = self.make_optimizer(list(self.D.parameters()) + list(self.Q.parameters()), c.lr_d)  # D and Q together
 
     # ---- the latent code --------------------------------------------------------------------
     def sample_codes(self, n: int) -> Codes:
@@ -211,9 +209,7 @@ class InfoGAN(AdversarialModel):
             d_fake, q_fake = self.d_and_q(fake)
             bound = self.information(q_fake, codes)
             loss_d = self.objective(self.d(x), d_fake).discriminator - self.weighted(bound)
-            self.opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            self.opt_d.step()
+            self.update(self.opt_d, loss_d)
         x = real[-1]  # G: GAN loss and −λ L_I through a frozen D/Q
         self.D.requires_grad_(False)
         self.Q.requires_grad_(False)
@@ -222,9 +218,7 @@ class InfoGAN(AdversarialModel):
         d_real = self.d(x) if self.objective.generator_uses_real else None
         bound = self.information(q_fake, codes)
         loss_g = self.objective(d_real, d_fake).generator - self.weighted(bound)
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        self.opt_g.step()
+        self.update(self.opt_g, loss_g)
         self.D.requires_grad_(True)
         self.Q.requires_grad_(True)
         return {

@@ -22,6 +22,8 @@ then takes only the first of those steps, θ_D ← θ_D^1 (eq. 7). Per iteration
     θ_D ← θ^1                                              # the first step only, via the real Adam
 
 Both updates use the parameters at the start of the iteration (the simultaneous form of eqs. 6–7).
+With ``unroll_optimizer="sgd"`` the look-ahead is plain gradient steps θ^{i+1} = θ^i − η∇L_D (the
+paper's eq. 5 as written) while the real D keeps its Adam step, so θ_D is then not exactly θ^1.
 With k = 0 the generator's gradient is the plain GAN's. Unrolled Adam steps continue from the real
 optimiser's moments (m, v, t) as constants, like the authors' Keras ``get_updates`` unrolling.
 
@@ -45,7 +47,6 @@ from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import register_model
 
 Params = dict[str, Tensor]
-ADAM_EPS = 1e-8  # torch.optim.Adam's default eps, used by the real discriminator too
 
 
 @dataclass
@@ -60,6 +61,8 @@ class UnrolledGANConfig(AdversarialConfig):
         check(self.unroll_steps >= 0, "unroll_steps", self.unroll_steps, "must be ≥ 0")
         check(self.unroll_optimizer in ("adam", "sgd"), "unroll_optimizer", self.unroll_optimizer, "must be adam or sgd")
         check(self.unroll_lr is None or self.unroll_lr > 0, "unroll_lr", self.unroll_lr, "must be > 0")
+        check(self.optimizer == "adam", "optimizer", self.optimizer,
+              "must be adam: the unrolled steps replay the real discriminator's Adam rule")
         check(self.d_steps == 1, "d_steps", self.d_steps,
               "must be 1: the Unrolled GAN updates D by the first unrolled step (use unroll_steps for k)")
 
@@ -99,7 +102,9 @@ class UnrolledGAN(AdversarialModel):
         of place.
         """
         c = self.config
-        lr = c.unroll_lr if c.unroll_lr is not None else c.lr_d
+        group = self.opt_d.param_groups[0]  # the real D's Adam: the same β1, β2, ε in the look-ahead
+        lr = c.unroll_lr if c.unroll_lr is not None else group["lr"]
+        (b1, b2), eps = group["betas"], group["eps"]
         params: Params = dict(self.D.named_parameters())
         thetas = [params]
         moments = {n: self._adam_state(p) for n, p in params.items()}
@@ -118,11 +123,10 @@ class UnrolledGAN(AdversarialModel):
                     new[n] = p - lr * g
                     continue
                 m, v, t = moments[n]
-                b1, b2 = c.beta1, c.beta2
                 m = b1 * m + (1 - b1) * g  # torch Adam: exp_avg.lerp_(g, 1 − β1)
                 v = b2 * v + (1 - b2) * g * g
                 t = t + 1
-                denom = _sqrt0(v) / (1 - b2**t) ** 0.5 + ADAM_EPS
+                denom = _sqrt0(v) / (1 - b2**t) ** 0.5 + eps
                 new[n] = p - (lr / (1 - b1**t)) * m / denom
                 moments[n] = (m, v, t)
             params = new

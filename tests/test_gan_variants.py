@@ -1,0 +1,296 @@
+"""GAN variants: DCGAN latent probes, Unrolled GAN's gradient, InfoGAN's bound, conditional GAN."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from scipy.optimize import linear_sum_assignment
+from torch import nn
+
+from genzoo import config, data
+from genzoo.errors import GenzooError
+from genzoo.losses import OBJECTIVES
+from genzoo.metrics import mode_coverage
+from genzoo.models import MODELS, DataSpec
+from genzoo.models.dcgan import concept_arithmetic, latent_path
+from genzoo.models.infogan import Codes, mutual_information_bound
+
+
+def make(name, dataset, **sets):
+    cls = MODELS.get(name)
+    return cls(config.build(cls.Config, sets), DataSpec.of(dataset))
+
+
+def batches(dataset, size, generator, labels=False):
+    while True:
+        idx = torch.randint(0, len(dataset.x), (size,), generator=generator)
+        yield (dataset.x[idx], dataset.y[idx]) if labels else dataset.x[idx]
+
+
+def hungarian_accuracy(pred, truth, k):
+    """Accuracy under the best one-to-one map of predicted to true labels."""
+    counts = np.zeros((k, k))
+    np.add.at(counts, (np.asarray(pred), np.asarray(truth)), 1)
+    rows, cols = linear_sum_assignment(-counts)
+    return counts[rows, cols].sum() / len(truth)
+
+
+# ----------------------------------------------------------------------------- DCGAN
+@pytest.fixture(scope="module")
+def digits():
+    return data.load("digits")
+
+
+def test_latent_path_linear_and_spherical():
+    torch.manual_seed(0)
+    z0, z1 = torch.randn(3, 5), torch.randn(3, 5)
+    lin = latent_path(z0, z1, 5)
+    assert lin.shape == (3, 5, 5)
+    torch.testing.assert_close(lin[:, 0], z0)
+    torch.testing.assert_close(lin[:, -1], z1)
+    torch.testing.assert_close(lin[:, 2], (z0 + z1) / 2)  # t = 1/2
+    a, b = torch.tensor([2.0, 0.0]), torch.tensor([0.0, 2.0])  # a quarter circle of radius 2
+    sl = latent_path(a, b, 3, mode="slerp")
+    torch.testing.assert_close(sl[1], torch.tensor([math.sqrt(2), math.sqrt(2)]))
+    torch.testing.assert_close(sl.norm(dim=1), torch.full((3,), 2.0))
+    torch.testing.assert_close(latent_path(a, a, 4, mode="slerp"), a.expand(4, 2))  # parallel: no NaN
+    with pytest.raises(GenzooError, match="steps=1"):
+        latent_path(a, b, 1)
+
+
+def test_dcgan_interpolation_ends_at_g_of_endpoints(digits):
+    torch.manual_seed(0)
+    model = make("dcgan", digits, width=8)
+    stream = batches(digits, 32, torch.Generator().manual_seed(0))
+    for _ in range(3):  # a few steps, so batch norm's running statistics are not the initial ones
+        model.step(next(stream))
+    assert model.config.arch == "dcgan" and model.training
+    z0, z1 = torch.randn(2, 100), torch.randn(2, 100)
+    for mode in ("linear", "slerp"):
+        path = model.interpolate(z0, z1, steps=6, mode=mode)
+        assert path.shape == (2, 6, 1, 8, 8) and model.training
+        model.eval()
+        with torch.no_grad():
+            torch.testing.assert_close(path[:, 0], model.G(z0))
+            torch.testing.assert_close(path[:, -1], model.G(z1))
+        model.train()
+    single = model.interpolate(z0[0], z1[0], steps=4)
+    assert single.shape == (4, 1, 8, 8)
+
+
+def test_vector_arithmetic_on_a_linear_generator(digits):
+    """For affine G, G(z̄_A − z̄_B + z̄_C) = mean G(A) − mean G(B) + mean G(C)."""
+    torch.manual_seed(0)
+    model = make("dcgan", digits, width=8, z_dim=6)
+    model.G = nn.Sequential(nn.Linear(6, 64), nn.Unflatten(1, (1, 8, 8)))
+    z_a, z_b, z_c = torch.randn(3, 6), torch.randn(3, 6), torch.randn(3, 6)
+    torch.testing.assert_close(concept_arithmetic(z_a, z_b, z_c), z_a.mean(0) - z_b.mean(0) + z_c.mean(0))
+    z, images = model.vector_arithmetic(z_a, z_b, z_c, n=4)
+    with torch.no_grad():
+        expected = model.G(z_a).mean(0) - model.G(z_b).mean(0) + model.G(z_c).mean(0)
+    torch.testing.assert_close(images[0], expected)  # the first image has no added noise
+    assert images.shape == (4, 1, 8, 8)
+    offsets = (images[1:] - images[0]).abs().amax(dim=(1, 2, 3))
+    assert (offsets > 0).all()  # the others are G(z + u), u ~ U(−0.25, 0.25)
+
+
+def test_dcgan_config_rejects_mlp(digits):
+    with pytest.raises(GenzooError, match="arch"):
+        make("dcgan", digits, arch="mlp")
+    with pytest.raises(GenzooError, match="images"):
+        make("dcgan", data.load("ring8", n=100))
+
+
+# ----------------------------------------------------------------------------- Unrolled GAN
+@pytest.fixture(scope="module")
+def ring():
+    return data.load("ring8", n=5000, std=0.05)
+
+
+def generator_gradient(model, loss):
+    grads = torch.autograd.grad(loss, list(model.G.parameters()))
+    return torch.cat([g.flatten() for g in grads])
+
+
+def test_unrolled_k0_is_plain_gan_and_k_positive_differs(ring):
+    torch.manual_seed(0)
+    x, z = ring.x[:64], torch.randn(64, 8)
+    grads = {}
+    for k in (0, 3):
+        torch.manual_seed(1)
+        model = make("unrolled-gan", ring, unroll_steps=k, hidden=16, z_dim=8)
+        loss, _, _ = model.unrolled_generator_loss(x, z)
+        grads[k] = generator_gradient(model, loss)
+    torch.manual_seed(1)
+    model = make("unrolled-gan", ring, unroll_steps=0, hidden=16, z_dim=8)
+    plain = OBJECTIVES.get("minimax")(None, model.d(model.G(z))).generator  # GAN's generator loss
+    assert torch.equal(grads[0], generator_gradient(model, plain))
+    assert (grads[3] - grads[0]).norm() > 1e-3 * grads[0].norm()
+
+
+def unrolled_problem(optimizer):
+    """A tiny float64 problem: 2-D data, G and D with 8 hidden units, k = 3."""
+    torch.manual_seed(0)
+    ds = data.load("ring8", n=256, std=0.1)
+    lr = 0.5 if optimizer == "sgd" else 0.05
+    model = make("unrolled-gan", ds, unroll_steps=3, unroll_optimizer=optimizer, hidden=8, depth=1, z_dim=3,
+                 lr_d=lr, objective="nonsaturating").double()
+    x = ds.x[:32].double()
+    model.prior = lambda n: torch.randn(n, 3, dtype=torch.float64)
+    if optimizer == "adam":  # give Adam moments, so its step is not just lr·sign(g)
+        for _ in range(3):
+            model.discriminator_step(x)
+    return model, x, torch.randn(32, 3, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_unrolled_gradient_matches_finite_differences_through_the_unroll(optimizer):
+    """d f_k/dθ_G by autograd = central differences of f_k(θ_G) ≠ the gradient with θ_D^k held fixed."""
+    model, x, z = unrolled_problem(optimizer)
+    params = list(model.G.parameters())
+    loss, _, _ = model.unrolled_generator_loss(x, z)
+    full = torch.autograd.grad(loss, params)
+    # the "missing term" ablation: evaluate at the same θ_D^k but without its dependence on θ_G
+    thetas, _, _ = model.unroll(x, model.G(z).detach(), 3)
+    frozen = {n: p.detach() for n, p in thetas[-1].items()}
+    partial = torch.autograd.grad(model.objective(None, model.d_at(frozen, model.G(z))).generator, params)
+    g = torch.Generator().manual_seed(0)
+    direction = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+    eps = 1e-5
+
+    def f_at(sign):
+        with torch.no_grad():
+            for p, v in zip(params, direction):
+                p.add_(sign * eps * v)
+        value = model.unrolled_generator_loss(x, z)[0].item()
+        with torch.no_grad():
+            for p, v in zip(params, direction):
+                p.sub_(sign * eps * v)
+        return value
+
+    numeric = (f_at(1) - f_at(-1)) / (2 * eps)
+    analytic = sum((a * v).sum() for a, v in zip(full, direction)).item()
+    truncated = sum((a * v).sum() for a, v in zip(partial, direction)).item()
+    assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-8)
+    assert abs(truncated - numeric) > 100 * abs(analytic - numeric) + 1e-6, (numeric, analytic, truncated)
+
+
+def test_real_discriminator_takes_only_the_first_unrolled_step(ring):
+    torch.manual_seed(0)
+    model = make("unrolled-gan", ring, unroll_steps=4, hidden=16)
+    stream = batches(ring, 64, torch.Generator().manual_seed(0))
+    for _ in range(3):  # so Adam has moments
+        model.step(next(stream))
+    x, z = next(stream), torch.randn(64, model.config.z_dim)
+    thetas, _, _ = model.unroll(x, model.G(z), 4)
+    expected = {n: p.detach().clone() for n, p in thetas[1].items()}
+    model.prior = lambda n: z  # the step draws this z
+    model.step(x)
+    for n, p in model.D.named_parameters():
+        torch.testing.assert_close(p, expected[n], rtol=1e-5, atol=1e-6)
+
+
+def test_unrolled_config_is_checked(ring):
+    with pytest.raises(GenzooError, match="d_steps"):
+        make("unrolled-gan", ring, d_steps=2)
+    with pytest.raises(GenzooError, match="unroll_steps"):
+        make("unrolled-gan", ring, unroll_steps=-1)
+
+
+def test_unrolled_gan_spreads_over_the_ring_where_plain_gan_collapses(ring):
+    """Metz et al., Fig. 1: same seed, networks and steps; only k differs."""
+    kl = {}
+    for k in (0, 3):
+        torch.manual_seed(0)
+        model = make("unrolled-gan", ring, hidden=64, unroll_steps=k)
+        stream = batches(ring, 128, torch.Generator().manual_seed(0))
+        for _ in range(250):
+            model.step(next(stream))
+        cov = mode_coverage(model.sample(2500), ring.density.means, ring.density.std)
+        kl[k] = cov["kl_to_uniform"]
+        if k:
+            assert cov["modes"] == 8, cov
+    assert kl[3] < 0.3 and kl[0] > 3 * kl[3], kl
+
+
+# ----------------------------------------------------------------------------- InfoGAN
+def test_mutual_information_bound_formula():
+    k = 4
+    c = torch.tensor([0, 3, 1, 2, 2])
+    perfect = 50.0 * nn.functional.one_hot(c, k).float()
+    b = mutual_information_bound(perfect, c, None, None, None)
+    assert b.entropy_cat == pytest.approx(math.log(k))
+    assert b.cat.item() == pytest.approx(math.log(k), abs=1e-6)  # perfect Q: L_I = H(c)
+    assert mutual_information_bound(torch.zeros(5, k), c, None, None, None).cat.item() == pytest.approx(0.0, abs=1e-6)
+    logits = torch.randn(5, k)
+    manual = torch.log_softmax(logits, 1)[torch.arange(5), c].mean() + math.log(k)
+    b = mutual_information_bound(logits, c, None, None, None)
+    torch.testing.assert_close(b.cat, manual)
+    assert b.cat.item() <= math.log(k)
+    # continuous: factored Gaussian with the constants, plus H(Uniform(−1, 1)^M) = M log 2
+    cc, mu, log_std = torch.rand(5, 2) * 2 - 1, torch.randn(5, 2), 0.3 * torch.randn(5, 2)
+    normal = torch.distributions.Normal(mu, log_std.exp())
+    b = mutual_information_bound(None, None, mu, log_std, cc)
+    torch.testing.assert_close(b.cont, normal.log_prob(cc).sum(1).mean() + 2 * math.log(2))
+    b = mutual_information_bound(None, None, mu, None, cc)  # fixed σ = 1
+    torch.testing.assert_close(b.cont, torch.distributions.Normal(mu, 1.0).log_prob(cc).sum(1).mean() + 2 * math.log(2))
+    assert b.entropy_cont == pytest.approx(2 * math.log(2))
+
+
+def test_infogan_q_recovers_the_categorical_code_on_four_modes():
+    torch.manual_seed(0)
+    ds = data.load("ring8", modes=4, radius=2.0, std=0.1, n=5000, n_test=2000)
+    model = make("infogan", ds, n_cat=4, n_cont=1, z_dim=4, hidden=64)
+    stream = batches(ds, 128, torch.Generator().manual_seed(0))
+    for _ in range(300):
+        out = model.step(next(stream))
+    assert out["mi_cat"].item() <= out["entropy_cat"].item() + 1e-6
+    assert out["mi_cat"].item() > 0.8 * math.log(4)  # Q almost always recovers c on G's samples
+    pred, _ = model.infer(ds.test_x)  # ... and the code indexes the data's components
+    assert hungarian_accuracy(pred, ds.test_y, 4) > 0.9  # chance: 0.25
+    codes = Codes(torch.arange(4).repeat_interleave(50), torch.zeros(200, 1))
+    assert hungarian_accuracy(ds.density.nearest(model.sample(200, codes)), codes.cat, 4) > 0.9
+
+
+def test_infogan_shares_the_discriminator_body(digits):
+    torch.manual_seed(0)
+    model = make("infogan", digits, width=8, q_std="learned")
+    assert model.config.lr_g == 1e-3 and model.config.lr_d == 2e-4  # the paper's MNIST rates
+    q_params = {id(p) for p in model.Q.parameters()}
+    d_opt = {id(p) for group in model.opt_d.param_groups for p in group["params"]}
+    assert q_params <= d_opt and {id(p) for p in model.D.parameters()} <= d_opt
+    assert model.Q[-1].out_features == 10 + 2 * 2  # logits, μ, log σ
+    x = digits.x[:16]
+    _, q = model.d_and_q(x)
+    torch.testing.assert_close(q, model.Q(model.D.features(x)))
+    with pytest.raises(GenzooError, match="n_cat"):
+        make("infogan", digits, n_cat=1)
+
+
+# ----------------------------------------------------------------------------- conditional GAN
+@pytest.mark.parametrize("conditioning", ["concat", "projection"])
+def test_cgan_samples_land_on_the_requested_component(ring, conditioning):
+    torch.manual_seed(0)
+    model = make("cgan", ring, hidden=64, conditioning=conditioning)
+    assert model.uses_labels and model.n_classes == 8
+    stream = batches(ring, 128, torch.Generator().manual_seed(0), labels=True)
+    for _ in range(400):
+        model.step(next(stream))
+    y = torch.arange(8).repeat_interleave(100)
+    s = model.sample(800, y=y)
+    assert (ring.density.nearest(s) == y).float().mean() > 0.95
+    assert ((s - ring.density.means[y]).norm(dim=1) < 0.3).float().mean() > 0.8  # radius-1 ring, modes 0.77 apart
+    assert model.sample(10).shape == (10, 2)
+
+
+def test_cgan_images_and_bad_labels(digits):
+    torch.manual_seed(0)
+    model = make("cgan", digits, width=8)
+    out = model.step((digits.x[:32], digits.y[:32]))
+    assert set(out) == {"loss_d", "loss_g"} and all(torch.isfinite(v) for v in out.values())
+    assert model.sample(4, y=torch.tensor([0, 1, 2, 9])).shape == (4, 1, 8, 8)
+    with pytest.raises(GenzooError, match="0..9"):
+        model.sample(2, y=torch.tensor([0, 10]))
+    with pytest.raises(GenzooError, match="labelled"):
+        make("cgan", data.load("spiral", n=200))
