@@ -177,6 +177,18 @@ def test_results_of_another_spec_are_never_mixed(smoke, tmp_path, capsys):
         suite.run_suite(SMOKE, tmp_path / "other")
 
 
+@pytest.mark.parametrize("path", sorted(SPECS.glob("*.toml")), ids=lambda p: p.stem)
+def test_every_shipped_spec_is_valid_and_pins_its_protocol(path):
+    spec = suite.load_spec(path)
+    for quick in (False, True):
+        grid = suite.cells(spec, quick, {})
+        suite.validate(spec, grid)  # every model/train/data value and the stated [protocol]
+        seeds = spec.get("quick", {}).get("seeds", spec["seeds"]) if quick else spec["seeds"]
+        assert len(grid) == len(spec["models"]) * len(spec["data"]) * len(seeds)
+    for p in spec.get("published", []):
+        assert p["source"].strip() and p["metric"] in spec["metrics"]
+
+
 @pytest.mark.parametrize("edit,needle", [
     (lambda t: t.replace("n_eval = 500\n", ""), "train.n_eval"),
     (lambda t: t.replace('source = "Srivastava et al. 2017 (VEEGAN), Table 1, 2D Ring"\nnote = "printed as 99.3 %"', ""),

@@ -294,3 +294,34 @@ def test_cgan_images_and_bad_labels(digits):
         model.sample(2, y=torch.tensor([0, 10]))
     with pytest.raises(GenzooError, match="labelled"):
         make("cgan", data.load("spiral", n=200))
+
+
+# ----------------------------------------------------------------------------- benchmark helpers
+def test_best_map_accuracy_and_walk_smoothness():
+    from genzoo.bench.dcgan_latent import smoothness
+    from genzoo.bench.infogan_mnist import best_map_accuracy
+
+    truth = np.array([0, 0, 1, 1, 2, 2, 2, 3])
+    relabelled = np.array([2, 2, 0, 0, 3, 3, 1, 1])  # a permutation of the labels, one error
+    accuracy, mapping, counts = best_map_accuracy(relabelled, truth)
+    assert accuracy == pytest.approx(7 / 8) and mapping == {0: 1, 1: 3, 2: 0, 3: 2}
+    assert counts.sum() == 8
+    assert best_map_accuracy(np.zeros(8, dtype=int), truth)[0] == pytest.approx(3 / 8)  # constant code
+    even = torch.linspace(0, 1, 5).reshape(1, 5, 1, 1, 1).expand(2, 5, 1, 2, 2)
+    assert smoothness(even) == pytest.approx(1.0)
+    jump = torch.tensor([0.0, 0.0, 0.0, 1.0]).reshape(1, 4, 1, 1, 1)
+    assert smoothness(jump) == pytest.approx(3.0)  # one sharp transition: max/mean = frames − 1
+
+
+def test_unrolled_gan_runs_on_dcgan_networks_with_batch_norm():
+    """Double backward through a conv D with batch norm (an in-place activation used to break it)."""
+    from genzoo import data as data_module
+
+    torch.manual_seed(0)
+    ds = data_module.load("digits")
+    cls = MODELS.get("unrolled-gan")
+    model = cls(config.build(cls.Config, {"width": 8, "unroll_steps": 2}), DataSpec.of(ds))
+    before = [p.clone() for p in model.G.parameters()]
+    out = model.step(ds.x[:32])
+    assert all(torch.isfinite(v) for v in out.values())
+    assert any(not torch.equal(a, b) for a, b in zip(before, model.G.parameters()))

@@ -16,7 +16,7 @@ from genzoo import data
 from genzoo.data.mnist import stack_digits
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluate import evaluate
-from genzoo.metrics.features import WEIGHTS_PATH, WEIGHTS_SHA256, channel_features, check_images, embed, load_classifier, probabilities
+from genzoo.metrics.features import WEIGHTS_PATH, WEIGHTS_SHA256, channel_features, check_images, embed, probabilities
 from genzoo.metrics.image import (
     classifier_score,
     density_coverage,

@@ -57,7 +57,11 @@ def describe() -> list[tuple[str, str]]:
 
     _load_all()
     rows = [(name, b.summary) for name, b in BENCHES.items()]
-    rows += [(name, f"suite: {load_spec(path)['description']}") for name, path in suites().items()]
+    for name, path in suites().items():
+        try:
+            rows.append((name, f"suite: {load_spec(path)['description']}"))
+        except GenzooError as e:  # one broken spec must not hide the others
+            rows.append((name, f"suite: INVALID SPEC: {e}"))
     return sorted(rows)
 
 

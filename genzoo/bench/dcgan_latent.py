@@ -4,7 +4,7 @@ Protocol (``genzoo bench dcgan-latent [--quick] [--set data=digits] [--set KEY=V
 
 1. Train ``dcgan`` on ``data`` (MNIST by default, or scikit-learn's 8×8 ``digits``) for ``steps``
    updates (paper: Adam 2e-4, β1 = 0.5, batch 128, width 64, z ∈ R^100; the CPU budget uses batch 64,
-   width 32 and 2 000 steps; ``--quick``: 1 000).
+   width 32 and 2 000 steps; ``--quick``: 800).
 2. **Walks** (Fig. 4): ``rows`` random pairs z₀, z₁ ~ N(0, I), ``frames`` images each along the
    ``interpolation`` path (``linear``, the paper's walk, or ``slerp``). Number: the smoothness
    ratio max_s ‖x_{s+1} − x_s‖ / mean_s ‖x_{s+1} − x_s‖ per row (1 = evenly paced; a sharp jump,
@@ -36,7 +36,7 @@ from genzoo.bench.infogan_mnist import train_run
 from genzoo.errors import GenzooError
 
 DEFAULTS: dict[str, tuple[str, str]] = {
-    "steps": ("2000", "1000"),
+    "steps": ("2000", "800"),
     "batch_size": ("64", "64"),
     "width": ("32", "32"),  # paper: 64+ (CPU budget)
     "seed": ("0", "0"),

@@ -102,9 +102,12 @@ def load(out_dir: str | Path) -> SuiteResults:
 
 # ---------------------------------------------------------------------------------- numbers
 def fmt(x: float | None) -> str:
-    """A readable number: 1 decimal from 100 up, 2 decimals from 1 up, else 3 significant digits."""
+    """A readable number: whole numbers as integers, else 1 decimal from 100 up, 2 decimals from 1 up,
+    3 significant digits below 1."""
     if x is None or not math.isfinite(x):
         return "—"
+    if float(x).is_integer() and abs(x) < 1e9:
+        return str(int(x))
     if abs(x) >= 100:
         return f"{x:.1f}"
     if abs(x) >= 1:
@@ -133,7 +136,12 @@ def our_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[tuple[
     for e in ordered:
         row = [(e["label"], False), (f"{e['n_seeds']}/{expected[e['label']]}", False)]
         for m in res.metrics:
-            text = f"{fmt(e[m])} ± {fmt(e[m + '_std'])}" if m in e else "—"
+            if m not in e:
+                text = "—"
+            elif e[m + "_std"] is None:  # one seed: no spread to show
+                text = fmt(e[m])
+            else:
+                text = f"{fmt(e[m])} ± {fmt(e[m + '_std'])}"
             if m in e and e[f"{m}_n"] < e["n_seeds"]:
                 text += f" (n={e[m + '_n']})"
             row.append((text, e["label"] in best[m]))
@@ -159,7 +167,7 @@ def published_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[
                 row.append("")
                 continue
             p = hits[0]
-            text = fmt(float(p["value"])) + (f" ± {fmt(float(p['std']))}" if "std" in p else "")
+            text = f"{p['value']:g}" + (f" ± {p['std']:g}" if "std" in p else "")  # as printed in the paper
             if p.get("note"):
                 notes.append(p["note"])
                 text += f" [{len(notes)}]"
@@ -319,6 +327,18 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _budget_note(res: SuiteResults) -> str:
+    """A warning that the run used another budget than the one the spec's text describes."""
+    parts = []
+    if res.ident["quick"]:
+        quick = res.spec.get("quick", {})
+        parts.append("--quick budget: " + ", ".join(f"{k}={v}" for k, v in quick.items()))
+    if res.ident["overrides"]:
+        parts.append("overrides " + ", ".join(f"{k}={v}" for k, v in res.ident["overrides"].items()))
+    return ("; ".join(parts) + ". The description and notes describe the spec's full budget; these numbers "
+            "only show that the suite runs and are not results.")
+
+
 def _evaluation_note(res: SuiteResults) -> str:
     ev = res.spec.get("evaluate")
     if ev:
@@ -341,8 +361,9 @@ def render_markdown(res: SuiteResults, figures: dict[str, list[dict[str, Any]]])
            f"Generated {time.strftime('%Y-%m-%d %H:%M')} from `{res.out_dir}` by `genzoo report`. "
            f"{len(res.rows)} of {len(res.grid)} cells finished"
            + (f", {len(res.failed)} failed" if res.failed else "") + ". "
-           f"Spec SHA-256 `{res.ident['spec_sha256'][:16]}…`"
-           + (", **--quick budget**" if res.ident["quick"] else "") + ".", ""]
+           f"Spec SHA-256 `{res.ident['spec_sha256'][:16]}…`.", ""]
+    if res.ident["quick"] or res.ident["overrides"]:
+        out += [f"> **{_budget_note(res)}**", ""]
     if spec.get("notes"):
         out += [spec["notes"].strip(), ""]
     out += ["## Results", "", "Entries are mean ± sample standard deviation over seeds (n − 1 in the denominator); "
@@ -391,6 +412,7 @@ th, td { border: 1px solid #d0d7de; padding: .35em .7em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f6f8fa; }
 tr:nth-child(even) td { background: #fbfcfd; }
+p.warn { background: #fff8c5; border: 1px solid #d4a72c; padding: .5em .8em; border-radius: 6px; }
 td.best { font-weight: 700; background: #dafbe1 !important; }
 table.published th { background: #fff8c5; }
 table.published td { color: #57606a; font-style: italic; }
@@ -434,8 +456,9 @@ def render_html(res: SuiteResults, figures: dict[str, list[dict[str, Any]]]) -> 
              f"<p class=\"meta\">Generated {_h(time.strftime('%Y-%m-%d %H:%M'))} from <code>{_h(res.out_dir)}</code>. "
              f"{len(res.rows)} of {len(res.grid)} cells finished"
              + (f", {len(res.failed)} failed" if res.failed else "")
-             + f". Spec SHA-256 <code>{_h(res.ident['spec_sha256'][:16])}…</code>"
-             + (", <strong>--quick budget</strong>" if res.ident["quick"] else "") + ".</p>"]
+             + f". Spec SHA-256 <code>{_h(res.ident['spec_sha256'][:16])}…</code>.</p>"]
+    if res.ident["quick"] or res.ident["overrides"]:
+        parts.append(f"<p class=\"warn\">{_h(_budget_note(res))}</p>")
     if spec.get("notes"):
         parts.append(f"<p class=\"note\">{_h(spec['notes'].strip())}</p>")
     parts += ["<h2>Results</h2>", "<p class=\"note\">Entries are mean ± sample standard deviation over seeds "

@@ -27,8 +27,11 @@ A spec is a TOML file that pins the whole protocol, so a table can be re-run and
     steps = 200
     seeds = [0]
     [[published]]                              # papers' numbers, shown BESIDE ours in the report
-    label = "Unrolled GAN"; data = "ring8"; metric = "modes"; value = 7.6
-    source = "Srivastava et al. 2017 (VEEGAN), Table 1"
+    label = "Unrolled GAN"
+    data = "ring8"
+    metric = "modes"
+    value = 7.6
+    source = "Srivastava et al. 2017 (VEEGAN), Table 1, 2D Ring"
     [directions]                               # optional: better direction of extra metrics
     my_metric = "lower"
 
@@ -510,7 +513,7 @@ def finished(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path, sh
 
 
 def summarise(rows: list[dict[str, Any]], metrics: list[str]) -> list[dict[str, Any]]:
-    """Mean and sample standard deviation (n − 1; 0 for one seed) per (model variant, data set).
+    """Mean and sample standard deviation (n − 1; None for one seed) per (model variant, data set).
 
     mean = (1/n) Σ_s v_s,  std = sqrt(Σ_s (v_s − mean)² / (n − 1)). Non-finite values (e.g. a
     metric that is undefined for a collapsed model) are left out and counted in ``<metric>_n``.
@@ -525,8 +528,8 @@ def summarise(rows: list[dict[str, Any]], metrics: list[str]) -> list[dict[str, 
             values = [float(r[m]) for r in rs if isinstance(r.get(m), (int, float)) and math.isfinite(r[m])]
             if values:
                 mean = sum(values) / len(values)
-                var = sum((v - mean) ** 2 for v in values) / (len(values) - 1) if len(values) > 1 else 0.0
-                entry[m], entry[f"{m}_std"], entry[f"{m}_n"] = mean, math.sqrt(var), len(values)
+                std = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else None
+                entry[m], entry[f"{m}_std"], entry[f"{m}_n"] = mean, std, len(values)
         entry["seconds"] = sum(r.get("seconds", 0.0) for r in rs) / len(rs)
         summary.append(entry)
     return summary
@@ -563,6 +566,7 @@ def format_summary(summary: list[dict[str, Any]], metrics: list[str]) -> str:
     head = f"{'model':<28}{'data':<14}{'seeds':>6}" + "".join(f"{m:>22}" for m in metrics)
     lines = [head, "-" * len(head)]
     for e in summary:
-        cells_ = "".join(f"{e[m]:>12.4g} ± {e[m + '_std']:<7.2g}" if m in e else f"{'—':>22}" for m in metrics)
+        cells_ = "".join((f"{e[m]:>12.4g} ± {e[m + '_std']:<7.2g}" if e[m + "_std"] is not None else f"{e[m]:>12.4g}{'':10}")
+                         if m in e else f"{'—':>22}" for m in metrics)
         lines.append(f"{e['label']:<28}{e['data']:<14}{e['n_seeds']:>6}{cells_}")
     return "\n".join(lines)

@@ -16,6 +16,7 @@ The rules are fixed so numbers are comparable across models and runs:
   step of training); ``full=True``: 10 000 vs 10 000 (``N_FEATURES_FULL``, capped by the
   held-out set), the protocol for reported numbers. FID on 500 images is biased upward
   relative to 10 000 — compare numbers only at equal sample counts (``fid_n`` is reported).
+  Skipped below ``MIN_FEATURE_SAMPLES`` = 10 samples (tiny held-out sets).
 * Stacked-MNIST: modes covered and KL to the uniform 1000 classes
   (:mod:`genzoo.metrics.stacked`) as ``stacked_modes``/``stacked_kl``; on the evaluation
   samples by default (``stacked_n`` of them — at 500 at most 500 modes), on 26 000 samples
@@ -37,6 +38,8 @@ from genzoo.metrics.wasserstein import wasserstein1_exact
 N_IMAGES_W1 = 500
 #: Samples per side for FID/KID/PR in the full protocol.
 N_FEATURES_FULL = 10_000
+#: Fewest samples for the feature metrics (density/coverage need k + 1 = 6 real points); fewer: skipped.
+MIN_FEATURE_SAMPLES = 10
 #: Held-out examples for likelihoods: default and full (the full one is capped by the test set).
 N_LIKELIHOOD = 500
 N_LIKELIHOOD_FULL = 10_000
@@ -127,7 +130,7 @@ def evaluate(
     if dataset.density is not None:
         cov = mode_coverage(samples, dataset.density.means, dataset.density.std)
         out.update(modes=float(cov["modes"]), hq_share=float(cov["hq_share"]))
-    if uses_feature_net(dataset):
+    if uses_feature_net(dataset) and samples.shape[0] >= MIN_FEATURE_SAMPLES:
         out.update(_image_metrics(model, dataset, drawn if full else samples, reference, seed, full))
     if has_exact(model) or has_bound(model) or has_iw(model):
         out.update(_likelihood_metrics(model, dataset, seed, full))

@@ -57,7 +57,7 @@ __all__ = [
     "classify",
     "check_images",
     "train_classifier",
-    "test_accuracy",
+    "mnist_test_accuracy",
 ]
 
 #: Dimension of the embedding φ(x) of one channel.
@@ -181,7 +181,7 @@ def classify(images: Tensor, net: FeatureNet | None = None, batch: int = BATCH) 
     return probabilities(channel_features(images, net, batch), net)
 
 
-def test_accuracy(net: FeatureNet | None = None) -> float:
+def mnist_test_accuracy(net: FeatureNet | None = None) -> float:
     """Accuracy of the classifier on the 10 000 MNIST test images."""
     from genzoo import data
 
@@ -231,7 +231,7 @@ def train_classifier(seed: int = 0, epochs: int = 6, batch_size: int = 128, lr: 
             sched.step()
             total += loss.item()
         if log:
-            acc = test_accuracy(net.eval())
+            acc = mnist_test_accuracy(net.eval())
             print(f"epoch {epoch + 1}/{epochs}: train loss {total / steps_per_epoch:.4f}, "
                   f"test accuracy {acc:.4%} ({time.perf_counter() - t0:.0f} s)", flush=True)
     return net.eval()
@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.train:
         t0 = time.perf_counter()
         net = train_classifier(seed=args.seed, epochs=args.epochs)
-        acc = test_accuracy(net)
+        acc = mnist_test_accuracy(net)
         meta = {"seed": str(args.seed), "epochs": str(args.epochs), "test_accuracy": f"{acc:.4f}",
                 "command": f"python -m genzoo.metrics.features --train --seed {args.seed} --epochs {args.epochs} --threads {args.threads}",
                 "torch": torch.__version__}
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         net = load_classifier(args.out)
         path = Path(args.out)
-        print(f"{path} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}): test accuracy {test_accuracy(net):.4%}")
+        print(f"{path} (sha256 {hashlib.sha256(path.read_bytes()).hexdigest()}): test accuracy {mnist_test_accuracy(net):.4%}")
     return 0
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "kid_estimates",
     "kid",
     "knn_radii",
+    "manifold_metrics",
     "precision_recall",
     "density_coverage",
     "classifier_score",
@@ -213,46 +214,75 @@ def kid(
 
 
 def _sq_dist(a: Tensor, b: Tensor) -> Tensor:
-    """Squared Euclidean distances (float64), clamped at 0 against rounding."""
+    """Squared Euclidean distances between rows, clamped at 0 against rounding."""
     return ((a * a).sum(1, keepdim=True) + (b * b).sum(1) - 2 * a @ b.T).clamp_min(0)
+
+
+def _knn_sq(f: Tensor, ks: set[int]) -> dict[int, Tensor]:
+    """{k: squared distance from each row to its k-th nearest other row} from one pass of top-(max k + 1)."""
+    # the row itself is its own 0-th neighbour (distance 0), so the k-th other one is at index k
+    top = torch.cat([_sq_dist(f[i : i + _ROWS], f).topk(max(ks) + 1, dim=1, largest=False).values for i in range(0, f.shape[0], _ROWS)])
+    return {k: top[:, k] for k in ks}
+
+
+def _centred32(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """Both sets shifted by the real mean (distances unchanged, cancellation in ‖a‖² + ‖b‖² − 2aᵀb reduced), float32 for speed."""
+    mu = a.mean(0)
+    return (a - mu).float(), (b - mu).float()
 
 
 def knn_radii(features: Tensor, k: int) -> Tensor:
     """NND_k: distance from each row to its k-th nearest neighbour among the other rows, (N,)."""
-    f = _features("features", features, min_rows=k + 1)
     if k < 1:
         raise GenzooError(f"invalid value k={k}: must be >= 1")
-    # the row itself is its own 0-th neighbour (distance 0), so the k-th other one is index k
-    sq = torch.cat([_sq_dist(f[i : i + _ROWS], f).topk(k + 1, dim=1, largest=False).values[:, k] for i in range(0, f.shape[0], _ROWS)])
-    return sq.sqrt()
+    f = _features("features", features, min_rows=k + 1)
+    centred, _ = _centred32(f, f)
+    return _knn_sq(centred, {k})[k].sqrt()
 
 
-def _balls(queries: Tensor, centres: Tensor, radii: Tensor) -> tuple[Tensor, Tensor]:
-    """For queries q_j and balls B(c_i, r_i): (number of balls holding each q_j (M,), whether each ball holds any q (N,))."""
-    r2 = radii**2
-    counts, hit = [], torch.zeros(centres.shape[0], dtype=torch.bool)
-    for i in range(0, queries.shape[0], _ROWS):
-        inside = _sq_dist(queries[i : i + _ROWS], centres) <= r2
-        counts.append(inside.sum(1))
-        hit |= inside.any(0)
-    return torch.cat(counts), hit
+def manifold_metrics(features_real: Tensor, features_fake: Tensor, k_pr: int | None = PR_K, k_dc: int | None = DC_K) -> dict[str, float]:
+    """Precision/recall (k-NN balls, k = ``k_pr``) and density/coverage (real balls, k = ``k_dc``) from one pass over the distances.
+
+    Either part is skipped when its k is None. Distances are computed in float32 on centred features.
+    """
+    for name, k in (("k_pr", k_pr), ("k_dc", k_dc)):
+        if k is not None and k < 1:
+            raise GenzooError(f"invalid value {name}={k}: must be >= 1")
+    ks = {k for k in (k_pr, k_dc) if k is not None}
+    a = _features("features_real", features_real, max(ks) + 1)
+    b = _features("features_fake", features_fake, (k_pr or 0) + 1)
+    _same_dim(a, b)
+    a, b = _centred32(a, b)
+    r_real = _knn_sq(a, ks)
+    r_fake = _knn_sq(b, {k_pr})[k_pr] if k_pr is not None else None
+    in_real, density_counts = [], []
+    covered = torch.zeros(a.shape[0], dtype=torch.bool)  # real ball B(x_i, NND_kdc) holds some fake
+    recalled = torch.zeros(a.shape[0], dtype=torch.bool)  # real x_i lies in some fake ball
+    for i in range(0, b.shape[0], _ROWS):
+        d = _sq_dist(b[i : i + _ROWS], a)  # (fakes in chunk, N)
+        if k_pr is not None:
+            in_real.append((d <= r_real[k_pr]).any(1))
+            recalled |= (d <= r_fake[i : i + _ROWS, None]).any(0)
+        if k_dc is not None:
+            inside = d <= r_real[k_dc]
+            density_counts.append(inside.sum(1))
+            covered |= inside.any(0)
+    out: dict[str, float] = {}
+    if k_pr is not None:
+        out.update(precision=float(torch.cat(in_real).double().mean()), recall=float(recalled.double().mean()))
+    if k_dc is not None:
+        out.update(density=float(torch.cat(density_counts).double().sum() / (k_dc * b.shape[0])), coverage=float(covered.double().mean()))
+    return out
 
 
 def precision_recall(features_real: Tensor, features_fake: Tensor, k: int = PR_K) -> dict[str, float]:
     """Improved precision and recall (Kynkäänniemi et al., 2019) with k-NN balls (k = 3)."""
-    a, b = _features("features_real", features_real, k + 1), _features("features_fake", features_fake, k + 1)
-    _same_dim(a, b)
-    in_real, _ = _balls(b, a, knn_radii(a, k))
-    in_fake, _ = _balls(a, b, knn_radii(b, k))
-    return {"precision": float((in_real > 0).double().mean()), "recall": float((in_fake > 0).double().mean())}
+    return manifold_metrics(features_real, features_fake, k_pr=k, k_dc=None)
 
 
 def density_coverage(features_real: Tensor, features_fake: Tensor, k: int = DC_K) -> dict[str, float]:
     """Density and coverage (Naeem et al., 2020) with the real k-NN balls (k = 5)."""
-    a, b = _features("features_real", features_real, k + 1), _features("features_fake", features_fake, 1)
-    _same_dim(a, b)
-    counts, hit = _balls(b, a, knn_radii(a, k))
-    return {"density": float(counts.double().sum() / (k * b.shape[0])), "coverage": float(hit.double().mean())}
+    return manifold_metrics(features_real, features_fake, k_pr=None, k_dc=k)
 
 
 # ----------------------------------------------------------------------------- classifier score
@@ -292,13 +322,13 @@ def image_metrics(
     ``real``/``fake``: (N, C, 28, 28) images in [0, 1]; features by genzoo's classifier (``net``
     defaults to the shipped one), channels concatenated.
     """
-    from genzoo.metrics.features import classify, embed, load_classifier
+    from genzoo.metrics.features import channel_features, embed, load_classifier, probabilities
 
     net = net or load_classifier()
-    fr, ff = embed(real, net), embed(fake, net)
+    fake_channels = channel_features(fake, net)  # (M, C, 128): embedding and class probabilities from one pass
+    fr, ff = embed(real, net), fake_channels.flatten(1)
     out = {"fid": fid(fr, ff), "kid": kid(fr, ff, kid_subsets, kid_subset_size, seed)}
-    out.update(precision_recall(fr, ff))
-    out.update(density_coverage(fr, ff))
-    if fake.shape[1] == 1 or fake.ndim < 4:
-        out["classifier_score"] = classifier_score(classify(fake, net)[:, 0])
+    out.update(manifold_metrics(fr, ff))
+    if fake_channels.shape[1] == 1:
+        out["classifier_score"] = classifier_score(probabilities(fake_channels[:, 0], net))
     return out

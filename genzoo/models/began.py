@@ -20,7 +20,11 @@ global convergence measure, logged as ``M`` with ``k``, is
 
 Defaults: γ = 0.5, λ_k = 0.001, η = 1, Adam lr 1e-4 on images (the paper; on points genzoo's
 MLP default 1e-3, a CPU-budget choice), code size h = 64 for images, ELU and no batch norm in
-the autoencoder (the paper's architecture). Deviation: the generator is the shared DCGAN/MLP
+the autoencoder (the paper's architecture). On points the code has dim(x) − 1 coordinates: an
+autoencoder as wide as the data learns the identity, reconstructs every point equally well and
+gives the generator no signal (the image AE's bottleneck plays this role in the paper).
+BEGAN matches only the *mean* reconstruction losses, so on multi-modal points it readily
+collapses onto one mode (a real mode reconstructs well, and with k < 1 D will not give it up). Deviation: the generator is the shared DCGAN/MLP
 generator rather than a copy of the decoder, and the paper's learning-rate decay when M stalls is
 not applied.
 """
@@ -47,7 +51,7 @@ class BEGANConfig(AdversarialConfig):
     lambda_k: float = 0.001  # λ_k, the proportional gain of k
     k0: float = 0.0  # k_0
     eta: int = 1  # L(v) = |v − D(v)|^η, η ∈ {1, 2}
-    code_dim: int | None = None  # h; None: 64 for images (the paper), 16 for points
+    code_dim: int | None = None  # h; None: 64 for images (the paper), dim − 1 for points (a bottleneck)
     ae_batch_norm: bool = False  # the paper's autoencoder has no batch norm
     ae_activation: Literal["relu", "leaky_relu", "elu"] = "elu"
 
@@ -72,8 +76,8 @@ class BEGAN(AdversarialModel):
     Config = BEGANConfig
 
     def __init__(self, config: BEGANConfig, data) -> None:
-        if config.code_dim is None:
-            config.code_dim = 64 if data.kind == "images" else 16
+        if config.code_dim is None:  # points: narrower than the data, or the AE reconstructs everything
+            config.code_dim = 64 if data.kind == "images" else max(1, data.dim - 1)
         if data.kind == "images":  # the paper's learning rate
             config.lr_g = 1e-4 if config.lr_g is None else config.lr_g
             config.lr_d = 1e-4 if config.lr_d is None else config.lr_d

@@ -74,7 +74,7 @@ class InfoGANConfig(AdversarialConfig):
 
 
 class Codes(NamedTuple):
-    cat: Tensor  # (N,) int64 category indices (empty second dim when n_cat = 0: shape (N,) of zeros)
+    cat: Tensor  # (N,) int64 category indices (all 0 when n_cat = 0)
     cont: Tensor  # (N, n_cont) floats in [−1, 1]
 
 
@@ -138,7 +138,8 @@ class InfoGAN(AdversarialModel):
         c = config
         self.code_dim = c.n_cat + c.n_cont
         self.replace_networks(G=build_generator(c, data, z_dim=c.z_dim + self.code_dim))
-        feature_dim = features_and_head(self.D)[1].in_features  # φ(x)'s size, shared by D and Q
+        self._split = features_and_head(self.D)  # (φ, ψ): views of D's modules, not new parameters
+        feature_dim = self._split[1].in_features
         q_out = c.n_cat + c.n_cont * (2 if c.q_std == "learned" else 1)
         self.Q = MLP(feature_dim, q_out, c.q_hidden, 1, activation="leaky_relu", batch_norm=c.arch == "dcgan")
         self.opt_d = self.make_optimizer(list(self.D.parameters()) + list(self.Q.parameters()), c.lr_d)  # D and Q together
@@ -168,11 +169,12 @@ class InfoGAN(AdversarialModel):
         return self.D_head(h).squeeze(-1), self.Q(h)
 
     def trunk(self, x: Tensor) -> Tensor:
-        """φ(x), the discriminator's body (not a separate module: D and Q share its weights)."""
-        return features_and_head(self.D)[0](x)
+        """φ(x), the discriminator's body (D and Q share its weights)."""
+        return self._split[0](x)
 
     def D_head(self, h: Tensor) -> Tensor:
-        return features_and_head(self.D)[1](h)
+        """ψ(h), D's output layer: d(x) = ψ(φ(x))."""
+        return self._split[1](h)
 
     def posterior(self, q_out: Tensor) -> tuple[Tensor | None, Tensor | None, Tensor | None]:
         """Split Q's output into (categorical logits, continuous means μ, log σ or None)."""
@@ -232,7 +234,8 @@ class InfoGAN(AdversarialModel):
     @torch.no_grad()
     def sample(self, n: int, codes: Codes | None = None) -> Tensor:
         """n samples G(z, c) with c from the prior unless ``codes`` are given."""
-        codes = codes or self.sample_codes(n)
+        if codes is None:
+            codes = self.sample_codes(n)
         if codes.cat.shape != (n,) or codes.cont.shape != (n, self.config.n_cont):
             raise GenzooError(f"codes must have shapes ({n},) and ({n}, {self.config.n_cont}), "
                               f"got {tuple(codes.cat.shape)} and {tuple(codes.cont.shape)}")

@@ -83,7 +83,7 @@ class DCGANDiscriminator(nn.Module):
             layers.append(nn.Conv2d(c_in, c, 4, 2, 1, bias=not (batch_norm and i > 0)))
             if batch_norm and i > 0:
                 layers.append(nn.BatchNorm2d(c))
-            layers.append(nn.LeakyReLU(0.2, inplace=True))
+            layers.append(nn.LeakyReLU(0.2))  # not in place: Unrolled GAN differentiates through D twice
             c_in, c = c, c * 2
         layers.append(nn.Flatten())
         self.body = nn.Sequential(*layers)
