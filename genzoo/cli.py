@@ -1,4 +1,4 @@
-"""The ``genzoo`` command line: list, train, sample, eval, bench, data.
+"""The ``genzoo`` command line: list, train, sample, eval, bench, report, data.
 
 Bad input ends in one line on stderr naming the bad value, exit code 2, no traceback.
 A diverged run ends with exit code 3 and keeps its last good checkpoint.
@@ -22,6 +22,7 @@ EXAMPLES = """examples:
   genzoo sample runs/gan_grid25 -n 64
   genzoo eval runs/gan_grid25
   genzoo bench dcgan-throughput
+  genzoo bench smoke && genzoo report bench/smoke
 """
 
 
@@ -97,7 +98,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     model, run_config = run.load(args.run)
     dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
     torch.manual_seed(args.seed)
-    metrics = evaluate(model, dataset, seed=args.seed, n=args.n)
+    metrics = evaluate(model, dataset, seed=args.seed, n=args.n, full=args.full)
     (Path(args.run) / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics))
     return 0
@@ -162,11 +163,13 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="run directory")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-n", type=int, default=None, help="evaluation samples (default: the protocol's, 2 500 points or 500 images)")
+    s.add_argument("--full", action="store_true",
+                   help="the full reporting protocol: FID/KID/PR on 10 000 images, Stacked-MNIST on 26 000, IWAE with K=1000")
     s.set_defaults(fn=_cmd_eval)
 
     s = sub.add_parser("bench", help="run a benchmark or experiment suite")
     s.add_argument("name", help="benchmark name (genzoo list) or a suite spec .toml")
-    s.add_argument("--out", help="output directory (default bench/NAME)")
+    s.add_argument("--out", help="output directory (default bench/NAME, or bench/NAME-quick with --quick)")
     s.add_argument("--quick", action="store_true", help="a much smaller budget, to check that it runs")
     s.add_argument("--jobs", type=int, default=1, help="parallel worker processes for suites")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec/benchmark value")

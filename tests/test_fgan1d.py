@@ -60,7 +60,6 @@ def test_exact_minimiser_beats_moment_matching_for_every_divergence(p):
 
 
 def test_adversarial_kl_fit_moves_toward_the_exact_minimiser(p, exact):
-    torch.set_num_threads(1)
     target = torch.tensor([exact["kl"]["mu"], exact["kl"]["sigma"]])
     fit = adversarial_fit("kl", p, steps=300, batch=256, lr=1e-2, seed=0, average_last=0.2)
     start = torch.tensor([0.0, 1.0])  # μ = 0, σ = 1
