@@ -7,7 +7,7 @@ from torch import nn
 
 from genzoo import config, data
 from genzoo.errors import GenzooError
-from genzoo.losses.adversarial import least_squares, pulling_away
+from genzoo.losses.adversarial import gradient_penalty, least_squares
 from genzoo.metrics import mode_coverage, wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
 
@@ -85,16 +85,20 @@ def test_wgan_gp_penalty_reaches_the_critic_but_not_the_generator(grid):
     weights = [p for n, p in model.D.named_parameters() if n.endswith("weight")]  # ∇_x d ignores the last bias
     assert all(w.grad is not None and w.grad.abs().sum() > 0 for w in weights)
     assert all(p.grad is None for p in model.G.parameters())  # real and fake are detached
-    # in a full critic step too: the penalty changes the critic's gradient
+    # in a critic step the loss is the objective plus exactly λ·GP on the same fakes and ε
     model.D.zero_grad()
-    no_gp = make("wgan-gp", grid, gp_weight=0.0)
+    no_gp, ref = make("wgan-gp", grid, gp_weight=0.0), make("wgan-gp", grid)
     no_gp.load_state_dict(model.state_dict())
+    ref.load_state_dict(model.state_dict())
     torch.manual_seed(1)
-    model.critic_step(x)
+    expected = 10.0 * gradient_penalty(ref.d, x, ref.G(ref.prior(64)))
     torch.manual_seed(1)
-    no_gp.critic_step(x)
-    moved = [(a - b).abs().max() for a, b in zip(model.D.parameters(), no_gp.D.parameters())]
-    assert max(moved) > 1e-6
+    loss_gp, gap_gp = model.critic_step(x)
+    torch.manual_seed(1)
+    loss_0, gap_0 = no_gp.critic_step(x)
+    torch.testing.assert_close(gap_gp, gap_0)
+    torch.testing.assert_close(loss_gp - loss_0, expected.detach(), rtol=1e-5, atol=1e-6)
+    assert float(expected.detach()) > 0
 
 
 def test_wgan_learns_a_2d_mixture(grid):
@@ -219,8 +223,8 @@ def test_ebgan_generator_loss_has_the_pulling_away_term(grid):
     x = next(batches(model, grid, 1))
     torch.manual_seed(3)
     out = model.step(x)
-    # recompute L_G = D(G(z)) + λ_PT f_PT(Enc(G(z))) at the generator phase's state
-    assert float(out["pt"]) > 0 and float(out["pt"]) <= 1
+    assert 0 < float(out["pt"]) <= 1
+    # the same model and randomness without the term: L_G differs by exactly λ_PT f_PT
     torch.manual_seed(0)
     again = make("ebgan", grid, pt_weight=0.0)
     torch.manual_seed(3)

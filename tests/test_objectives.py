@@ -4,9 +4,7 @@ import math
 
 import pytest
 import scipy.integrate
-import scipy.special
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from genzoo.losses import OBJECTIVES
@@ -236,7 +234,7 @@ def test_pulling_away_term_by_hand():
     close(pulling_away(torch.eye(5) * torch.arange(1.0, 6.0)[:, None]), 0.0)  # orthogonal → 0
     v = torch.tensor([0.3, -1.0, 2.0])
     close(pulling_away(torch.stack([v, 2 * v, -0.5 * v, 7 * v])), 1.0)  # parallel (either sign) → 1
-    close(pulling_away(torch.randn(6, 2, 2, 2).abs() * 0 + v.sum()), 1.0)  # codes are flattened per sample
+    close(pulling_away(torch.eye(4).view(4, 1, 2, 2)), 0.0)  # conv codes (N, C, H, W) are flattened per sample
 
 
 def test_ebgan_margin_loss():

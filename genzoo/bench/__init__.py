@@ -44,6 +44,7 @@ def _load_all() -> None:
     from genzoo.bench import throughput  # noqa: F401  (registers)
     from genzoo.bench import dcgan_latent, infogan_mnist  # noqa: F401  (GAN variants)
     from genzoo.bench import optimal_d  # noqa: F401
+    from genzoo.bench import wgan_critic  # noqa: F401
     from genzoo.bench import fgan1d  # noqa: F401
     from genzoo.bench import metrics_timing  # noqa: F401
 

@@ -2,7 +2,14 @@
 
 Variants (WGAN, LSGAN, f-GAN, EBGAN, Unrolled GAN, InfoGAN, …) reuse :class:`AdversarialConfig`
 and the two phase methods; their objective is any function registered in
-:mod:`genzoo.losses.adversarial`.
+:mod:`genzoo.losses.adversarial`. A variant overrides only what its paper changes:
+
+* construction hooks — ``make_objective`` (e.g. LSGAN binds its (a, b, c)), ``make_discriminator``
+  (WGAN-GP's critic without batch norm, the autoencoders of EBGAN/BEGAN), ``make_optimizer``
+  (``optimizer="rmsprop"`` for WGAN), ``replace_networks`` (custom G or D with fresh optimisers);
+* update rules — ``discriminator_step`` / ``generator_step`` (the alternation of Goodfellow et
+  al.), ``update(optimizer, loss)``, and ``simultaneous_step(loss_d, loss_g)``, which moves both
+  players from one evaluation (f-GAN's single-step method, BEGAN).
 """
 
 from __future__ import annotations

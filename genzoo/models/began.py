@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from genzoo.config import check
 from genzoo.losses.adversarial import began_losses
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
-from genzoo.models.base import register_model
+from genzoo.models.base import DataSpec, register_model
 from genzoo.nn.autoencoder import autoencoder
 
 
@@ -75,7 +75,7 @@ class BEGAN(AdversarialModel):
 
     Config = BEGANConfig
 
-    def __init__(self, config: BEGANConfig, data) -> None:
+    def __init__(self, config: BEGANConfig, data: DataSpec) -> None:
         if config.code_dim is None:  # points: narrower than the data, or the AE reconstructs everything
             config.code_dim = 64 if data.kind == "images" else max(1, data.dim - 1)
         if data.kind == "images":  # the paper's learning rate

@@ -35,7 +35,7 @@ from torch import Tensor, nn
 from genzoo.config import check
 from genzoo.losses.adversarial import ebgan_margin, pulling_away
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
-from genzoo.models.base import register_model
+from genzoo.models.base import DataSpec, register_model
 from genzoo.nn.autoencoder import autoencoder
 
 
@@ -65,7 +65,7 @@ class EBGAN(AdversarialModel):
 
     Config = EBGANConfig
 
-    def __init__(self, config: EBGANConfig, data) -> None:
+    def __init__(self, config: EBGANConfig, data: DataSpec) -> None:
         if config.code_dim is None:
             config.code_dim = 64 if data.kind == "images" else 16
         super().__init__(config, data)

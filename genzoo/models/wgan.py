@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from genzoo.config import check
 from genzoo.losses.adversarial import gradient_penalty
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_discriminator
-from genzoo.models.base import register_model
+from genzoo.models.base import DataSpec, register_model
 
 
 @dataclass
@@ -82,7 +82,7 @@ class WGAN(AdversarialModel):
 
     Config = WGANConfig
 
-    def __init__(self, config: WGANConfig, data) -> None:
+    def __init__(self, config: WGANConfig, data: DataSpec) -> None:
         super().__init__(config, data)
         self.clip_critic()  # the critic starts inside the clipped set W = [−c, c]^d
 
