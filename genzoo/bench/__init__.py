@@ -40,6 +40,22 @@ def benchmark(name: str) -> Callable:
     return add
 
 
+def write_results(out: Path, stem: str, rows: list[dict[str, Any]], **meta: Any) -> None:
+    """Write a benchmark's table as ``OUT/stem.csv`` (one row per dict; the union of their scalar
+    columns) and ``OUT/stem.json`` (``meta`` plus the full rows)."""
+    import csv
+    import json
+
+    columns: list[str] = []
+    for row in rows:
+        columns += [k for k, v in row.items() if k not in columns and isinstance(v, (int, float, str, bool))]
+    with open(out / f"{stem}.csv", "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+    (out / f"{stem}.json").write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
+
+
 def _load_all() -> None:
     from genzoo.bench import throughput  # noqa: F401  (registers)
     from genzoo.bench import dcgan_latent, infogan_mnist  # noqa: F401  (GAN variants)

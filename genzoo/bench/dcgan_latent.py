@@ -23,15 +23,13 @@ Outputs: ``interpolation.png`` (row r = pair r, left G(z₀) to right G(z₁)), 
 
 from __future__ import annotations
 
-import csv
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from genzoo.bench import benchmark
+from genzoo.bench import benchmark, write_results
 from genzoo.bench.infogan_mnist import train_run
 from genzoo.errors import GenzooError
 
@@ -137,12 +135,8 @@ def dcgan_latent(out: Path, quick: bool = False, jobs: int = 1, options: dict | 
         "train_seconds": round(train_seconds, 1),
         "wall_seconds": round(wall, 1),
     }
-    with open(out / "dcgan_latent.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
-    (out / "dcgan_latent.json").write_text(json.dumps({**row, "quick": quick, "run_dir": str(run_dir),
-                                                        "protocol": __doc__.split("Outputs:")[0].strip()}, indent=2) + "\n")
+    write_results(out, "dcgan_latent", [row], quick=quick, run_dir=str(run_dir),
+                  protocol=__doc__.split("Outputs:")[0].strip())
     print(" | ".join(f"{k}={v}" for k, v in row.items()))
     print(f"heavy {a} − light {a} + light {b}: {100 * row['result_is_b']:.0f}% classified {b}, ink "
           f"{row['ink_result']:.3f} vs light {b} {row['ink_light_b']:.3f}; wall-clock {wall:.1f} s")

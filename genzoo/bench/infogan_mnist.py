@@ -21,7 +21,6 @@ code swept from −1 to 1, the other codes 0, one shared z; as the paper's Fig. 
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import shutil
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from scipy.optimize import linear_sum_assignment
 
-from genzoo.bench import benchmark
+from genzoo.bench import benchmark, write_results
 from genzoo.errors import GenzooError
 
 #: option → (full value, --quick value); the remaining options are InfoGAN config keys.
@@ -161,22 +160,17 @@ def infogan_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict |
         "train_seconds": round(train_seconds, 1),
         "wall_seconds": round(wall, 1),
     }
-    with open(out / "infogan_mnist.csv", "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(row))
-        writer.writeheader()
-        writer.writerow(row)
-    result = {
-        **row,
-        "quick": quick,
-        "protocol": __doc__.split("Outputs in OUT")[0].strip(),
-        "code_to_digit": {str(k): v for k, v in sorted(mapping.items())},
-        "counts_code_by_digit": counts.tolist(),
-        "model_config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
-        "threads": torch.get_num_threads(),
-        "torch": torch.__version__,
-        "run_dir": str(run_dir),
-    }
-    (out / "infogan_mnist.json").write_text(json.dumps(result, indent=2) + "\n")
+    write_results(
+        out, "infogan_mnist", [row],
+        quick=quick,
+        protocol=__doc__.split("Outputs in OUT")[0].strip(),
+        code_to_digit={str(k): v for k, v in sorted(mapping.items())},
+        counts_code_by_digit=counts.tolist(),
+        model_config={k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
+        threads=torch.get_num_threads(),
+        torch=torch.__version__,
+        run_dir=str(run_dir),
+    )
     print(" | ".join(f"{k}={v}" for k, v in row.items()))
     print(f"InfoGAN categorical code vs digit label (best one-to-one map, {len(pred)} test images): "
           f"accuracy {accuracy:.3f}; wall-clock {wall:.1f} s (training {train_seconds:.1f} s)")

@@ -9,7 +9,6 @@ Values are computed by quadrature on a fine grid with the exact densities.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import torch
 from torch import nn
 
 from genzoo import config, data
-from genzoo.bench import benchmark
+from genzoo.bench import benchmark, write_results
 from genzoo.models import MODELS, DataSpec
 
 
@@ -98,12 +97,8 @@ def optimal_d(out: Path, quick: bool = False, jobs: int = 1, options: dict | Non
                             out / f"d_vs_dstar_{slug}.png", "x", "D(x)", title=case.label)
             rows.append({"case": case.label, "seed": seed, **{k: v for k, v in r.items() if not isinstance(v, list)}})
     elapsed = time.perf_counter() - start
-    (out / "optimal_d.json").write_text(json.dumps({"steps": steps, "rows": rows, "seconds": elapsed}, indent=2) + "\n")
+    write_results(out, "optimal_d", rows, steps=steps, seconds=elapsed)
     keys = ["mean_abs_error", "max_abs_error_in_bulk", "value_trained_d", "value_optimal_d", "two_js_minus_log4"]
-    with open(out / "optimal_d.csv", "w") as f:
-        f.write("case,seed," + ",".join(keys) + "\n")
-        for r in rows:
-            f.write(f"{r['case']},{r['seed']}," + ",".join(f"{r[k]:.5f}" for k in keys) + "\n")
     print(f"{'case':<24}{'seed':>5}" + "".join(f"{k:>22}" for k in keys))
     for r in rows:
         print(f"{r['case']:<24}{r['seed']:>5}" + "".join(f"{r[k]:>22.4f}" for k in keys))

@@ -202,7 +202,7 @@ def protocol_items(res: SuiteResults) -> list[tuple[str, str]]:
     for k, v in res.spec.get("protocol", {}).items():
         items.append((k, f"{v} (checked: {checked[k][1]})" if k in checked else f"{v} (stated)"))
     if res.spec.get("evaluate"):
-        items.append(("final evaluation", f"genzoo.metrics.evaluate.evaluate(model, data, "
+        items.append(("final evaluation", "genzoo.metrics.evaluate.evaluate(model, data, "
                       + ", ".join(f"{k}={v}" for k, v in res.spec["evaluate"].items()) + ")"))
     versions = next((r["versions"] for r in res.rows if r.get("versions")), None)
     if versions:

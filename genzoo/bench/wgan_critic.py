@@ -13,14 +13,13 @@ the two sets (network simplex); report Pearson and Spearman correlations over th
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 import torch
 
 from genzoo import config, data
-from genzoo.bench import benchmark
+from genzoo.bench import benchmark, write_results
 from genzoo.metrics import wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
 
@@ -102,14 +101,8 @@ def wgan_critic_w1(out: Path, quick: bool = False, jobs: int = 1, options: dict 
     results = {m: trajectory(m, data_name, steps, every) for m in models}
     elapsed = time.perf_counter() - start
     summary = {m: correlations(rows) for m, rows in results.items()}
-    (out / "wgan_critic_w1.json").write_text(json.dumps(
-        {"data": data_name, "steps": steps, "every": every, "lr": LEARNING_RATE, "summary": summary,
-         "trajectories": results, "seconds": elapsed}, indent=2) + "\n")
-    with open(out / "wgan_critic_w1.csv", "w") as f:
-        f.write("model,step,critic,w1\n")
-        for m, rows in results.items():
-            for r in rows:
-                f.write(f"{m},{r['step']},{r['critic']:.6f},{r['w1']:.6f}\n")
+    write_results(out, "wgan_critic_w1", [{"model": m, **r} for m, rows in results.items() for r in rows],
+                  data=data_name, steps=steps, every=every, lr=LEARNING_RATE, summary=summary, seconds=elapsed)
     _figure(results, out / "wgan_critic_w1.png")
     print(f"{'model':<10}{'pearson':>10}{'spearman':>10}{'W1 start':>10}{'W1 end':>10}{'critic end':>12}")
     for m, rows in results.items():

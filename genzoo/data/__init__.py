@@ -134,7 +134,6 @@ def load(name_or_path: str, **params: Any) -> Dataset:
     valid ones). A string containing a path separator, ending in a known extension (.npy, .npz,
     .csv, .txt, .tsv) or naming an existing file/directory is loaded by :func:`genzoo.data.files.load_path`.
     """
-    from genzoo.data import files
 
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise GenzooError(f"invalid data set {name_or_path!r}: expected a name or a path")

@@ -16,7 +16,7 @@ Optional capabilities (``log_prob``, ``elbo``, ``energy``, ``encode``, ``decode`
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch import Tensor
 
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
