@@ -40,19 +40,17 @@ def _coerce(name: str, value: Any, tp: Any) -> Any:
         if value is None or (isinstance(value, str) and value.lower() in ("none", "null")):
             if type(None) in args:
                 return None
-        errors = []
         for arg in args:
             if arg is type(None):
                 continue
             try:
                 return _coerce(name, value, arg)
-            except GenzooError as e:
-                errors.append(str(e))
+            except GenzooError:
+                pass
         raise GenzooError(f"invalid value {name}={value!r}: expected {tp}")
     if origin is typing.Literal:
-        if isinstance(value, str) or value in args:
-            if value in args:
-                return value
+        if value in args:
+            return value
         raise GenzooError(f"invalid value {name}={value!r}; valid: {', '.join(map(str, args))}")
     if origin in (tuple, list):
         if isinstance(value, str):

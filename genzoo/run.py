@@ -106,11 +106,12 @@ def _on_sample(dataset: Any, train_config: TrainConfig):
 
     n_eval = n_evaluation_samples(dataset, train_config.n_eval)
     n = n_eval if dataset.kind == "points" else train_config.n_picture
+    # the same background for every picture of the run, drawn once
+    log_prob = dataset.density.log_prob if dataset.density is not None else None
+    reference = dataset.fresh(n, torch.Generator().manual_seed(0)) if dataset.kind == "points" else None
 
     def on_sample(model: Model, step: int, run_dir: Path) -> dict[str, float]:
         samples = model.sample(max(n, n_eval)).cpu()
-        log_prob = dataset.density.log_prob if dataset.density is not None else None
-        reference = dataset.fresh(n, torch.Generator().manual_seed(0)) if dataset.kind == "points" else None
         save_samples(samples[:n], run_dir / "samples" / f"step_{step:07d}.png", log_prob=log_prob,
                      reference=reference, title=f"{run_dir.name} · step {step}")
         return evaluate(model, dataset, samples=samples, n=n_eval)

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
 
 from genzoo.errors import GenzooError
 
@@ -86,11 +86,9 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
     if not path.is_file():
         raise GenzooError(f"checkpoint not found: {str(path)!r}")
     try:
-        tensors = load_file(str(path), device=str(device))
-        from safetensors import safe_open
-
-        with safe_open(str(path), framework="pt") as f:
+        with safe_open(str(path), framework="pt", device=str(device)) as f:  # one read: tensors and metadata
             metadata = f.metadata() or {}
+            tensors = {key: f.get_tensor(key) for key in f.keys()}
     except (SafetensorError, OSError, ValueError) as e:
         raise GenzooError(f"cannot read checkpoint {str(path)!r}: {e}") from None
     if _STRUCTURE_KEY not in metadata:

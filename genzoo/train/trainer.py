@@ -123,15 +123,16 @@ class Trainer:
 
     def resume(self) -> None:
         """Restore everything from ``run_dir``'s checkpoint; metrics logged after it are dropped."""
-        state = load_checkpoint(self.run_dir / CHECKPOINT, device=self.model.device)
+        # Loaded on the CPU, where RNG and stream states live; weights and optimiser states are
+        # copied to their parameters' device by load_state_dict.
+        state = load_checkpoint(self.run_dir / CHECKPOINT)
         self.model.load_state_dict(state["model"])
         for name, opt in self.model.optimizers().items():
             opt.load_state_dict(state["optimizers"][name])
-        set_rng_state({k: v.cpu() for k, v in state["rng"].items()})
-        self.stream.load_state_dict({**state["stream"], "generator": state["stream"]["generator"].cpu(),
-                                     "permutation": state["stream"]["permutation"].cpu()})
+        set_rng_state(state["rng"])
+        self.stream.load_state_dict(state["stream"])
         self.step = int(state["step"])
-        self._sums = dict(state["running"]["sums"])
+        self._sums = {k: v.to(self.model.device) for k, v in state["running"]["sums"].items()}
         self._count = int(state["running"]["count"])
         metrics = self.run_dir / METRICS
         if metrics.exists():  # lines written after the checkpoint will be written again
