@@ -57,12 +57,10 @@ def write_results(out: Path, stem: str, rows: list[dict[str, Any]], **meta: Any)
 
 
 def _load_all() -> None:
-    from genzoo.bench import throughput  # noqa: F401  (registers)
-    from genzoo.bench import dcgan_latent, infogan_mnist  # noqa: F401  (GAN variants)
-    from genzoo.bench import optimal_d  # noqa: F401
-    from genzoo.bench import wgan_critic  # noqa: F401
-    from genzoo.bench import fgan1d  # noqa: F401
-    from genzoo.bench import metrics_timing  # noqa: F401
+    """Import every benchmark module (each registers itself): one new file is one new benchmark."""
+    from genzoo.discovery import import_submodules
+
+    import_submodules("genzoo.bench", skip=("suite", "report"))
 
 
 def suites() -> dict[str, Path]:

@@ -155,6 +155,10 @@ def describe() -> list[tuple[str, str]]:
     return out
 
 
-# Builders register themselves on import (they import DATASETS/Dataset from this module).
-from genzoo.data import files, mnist, synthetic  # noqa: E402
+# Builders register themselves on import (they import DATASETS/Dataset from this module);
+# every module of this package is imported, so a new data set is one new file.
+from genzoo.data import files  # noqa: E402
+from genzoo.discovery import import_submodules  # noqa: E402
+
+import_submodules("genzoo.data")
 from genzoo.data.synthetic import GaussianMixture  # noqa: E402,F811

@@ -28,12 +28,39 @@ The rules are fixed so numbers are comparable across models and runs:
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 
 from genzoo.metrics.modes import STANDARD_N_SAMPLES, mode_coverage  # noqa: F401 (re-exported)
 from genzoo.metrics.wasserstein import wasserstein1_exact
+from genzoo.registry import Registry
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An extra group of metrics: ``fn(model, dataset, seed, full) -> dict`` where ``applies(model, dataset)``."""
+
+    name: str
+    applies: Callable[[Any, Any], bool]
+    fn: Callable[..., dict[str, float]]
+
+
+#: Metric groups beyond the built-in ones (VAE rate/distortion, AIS likelihoods, disentanglement,
+#: translation, …), registered by modules of :mod:`genzoo.metrics` and run by :func:`evaluate`
+#: wherever they apply. A metric sees a model only through its capabilities.
+EVALUATIONS: Registry[Evaluation] = Registry("evaluation")
+
+
+def evaluation(name: str, applies: Callable[[Any, Any], bool]) -> Callable:
+    """Register ``fn(model, dataset, seed: int, full: bool) -> dict[str, float]`` run when ``applies(model, dataset)``."""
+
+    def add(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
+        EVALUATIONS.register(name)(Evaluation(name, applies, fn))
+        return fn
+
+    return add
 
 N_IMAGES_W1 = 500
 #: Samples per side for FID/KID/PR in the full protocol.
@@ -134,4 +161,10 @@ def evaluate(
         out.update(_image_metrics(model, dataset, drawn if full else samples, reference, seed, full))
     if has_exact(model) or has_bound(model) or has_iw(model):
         out.update(_likelihood_metrics(model, dataset, seed, full))
+    from genzoo.discovery import import_submodules
+
+    import_submodules("genzoo.metrics")  # modules register their evaluations on import
+    for _, extra in EVALUATIONS.items():
+        if extra.applies(model, dataset):
+            out.update(extra.fn(model, dataset, seed=seed, full=full))
     return out

@@ -1,8 +1,12 @@
-"""One class per catalog entry, composed from networks, objectives and samplers."""
+"""One class per catalog entry, composed from networks, objectives, estimators and samplers.
+
+Every module in this package is imported on first use of the package, and registers its models
+with :func:`register_model`: adding a model is adding one file.
+"""
 
 from genzoo.models.base import MODELS, DataSpec, Model, capabilities, register_model
-from genzoo.models import gan as _gan  # noqa: F401  (registers models)
-from genzoo.models import dcgan, unrolled, infogan, cgan  # noqa: F401,E401  (GAN variants)
-from genzoo.models import wgan, lsgan, fgan, ebgan, began  # noqa: F401,E401  (GAN objectives' models)
+from genzoo.discovery import import_submodules
+
+import_submodules("genzoo.models", skip=("base", "adversarial"))
 
 __all__ = ["MODELS", "DataSpec", "Model", "capabilities", "register_model"]

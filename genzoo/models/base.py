@@ -10,12 +10,16 @@ unrolling, CD-k) lives in the model, not in the trainer. The trainer knows only:
 * ``optimizers() -> dict[str, Optimizer]`` — checkpointed with the weights;
 * ``batches_per_step`` — how many data batches one ``step`` consumes (they arrive concatenated).
 
-Optional capabilities (``log_prob``, ``elbo``, ``energy``, ``encode``, ``decode``,
-``translate``) are detected by :func:`capabilities` and used by the metrics.
+Optional capabilities are declared protocols (:data:`CAPABILITIES`): a model has one by
+defining the method; :func:`register_model` checks its signature, :func:`capabilities` lists
+them (``genzoo list`` shows them) and the metrics use them — a metric knows models only through
+capabilities. One contract test (``tests/test_contract.py``) runs every registered model through
+this protocol; ``contract_overrides`` makes a model small enough for it.
 """
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -25,7 +29,30 @@ from torch import Tensor, nn
 from genzoo.errors import GenzooError
 from genzoo.registry import Registry
 
-OPTIONAL_CAPABILITIES = ("log_prob", "elbo", "energy", "encode", "decode", "translate")
+
+
+@dataclass(frozen=True)
+class Capability:
+    """An optional method with a fixed meaning: its name, required positional arguments, what it returns."""
+
+    name: str
+    args: tuple[str, ...]
+    returns: str
+
+
+#: The declared protocols (N examples x of the data's shape; K importance samples).
+CAPABILITIES: dict[str, Capability] = {c.name: c for c in (
+    Capability("log_prob", ("x",), "exact log p(x) in nats, shape (N,)"),
+    Capability("log_prob_estimate", ("x",), "stochastic estimate of log p(x) (e.g. AIS): (values (N,), standard error)"),
+    Capability("elbo", ("x",), "a lower bound on log p(x) (the β = 1 ELBO), shape (N,)"),
+    Capability("energy", ("x",), "energy E(x) with p(x) ∝ exp(−E(x)), shape (N,)"),
+    Capability("encode", ("x",), "a code (N, d) or a Distribution over codes with batch shape (N,)"),
+    Capability("decode", ("z",), "data-space means (N, *shape) for codes z"),
+    Capability("log_joint", ("x", "z"), "log p(x, z) for z of shape (K, N, *E), shape (K, N)"),
+    Capability("proposal", ("x",), "the proposal q(z|x): a Distribution with batch shape (N,)"),
+    Capability("translate", ("x", "direction"), "x mapped to the other domain ('a2b' or 'b2a')"),
+)}
+OPTIONAL_CAPABILITIES = tuple(CAPABILITIES)
 
 
 @dataclass(frozen=True)
@@ -65,6 +92,8 @@ class Model(nn.Module):
     uses_labels: ClassVar[bool] = False
     #: Data kinds this model can be trained on.
     supports: ClassVar[tuple[str, ...]] = ("points", "images")
+    #: Config overrides that make the model small and fast for the contract test (tests/test_contract.py).
+    contract_overrides: ClassVar[dict[str, Any]] = {}
 
     def __init__(self, config: Any, data: DataSpec) -> None:
         super().__init__()
@@ -102,9 +131,28 @@ def register_model(name: str):
 
     def add(cls: type[Model]) -> type[Model]:
         cls.name = name
+        check_capabilities(cls)
         return MODELS.register(name)(cls)
 
     return add
+
+
+def check_capabilities(cls: type[Model]) -> None:
+    """Each capability a model defines must accept the protocol's positional arguments."""
+    if not hasattr(cls, "Config"):
+        raise TypeError(f"model {cls.name!r} has no Config dataclass")
+    for cap in CAPABILITIES.values():
+        method = getattr(cls, cap.name, None)
+        if method is None:
+            continue
+        if not callable(method):
+            raise TypeError(f"model {cls.name!r}: capability {cap.name} must be a method")
+        params = list(inspect.signature(method).parameters.values())[1:]  # drop self
+        positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        required = [p for p in positional if p.default is p.empty]
+        if len(positional) < len(cap.args) or len(required) > len(cap.args):
+            raise TypeError(f"model {cls.name!r}: {cap.name}{inspect.signature(method)} does not match "
+                            f"the protocol {cap.name}({', '.join(cap.args)}) -> {cap.returns}")
 
 
 def capabilities(model: type[Model] | Model) -> list[str]:
