@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
-from torch import nn
+from torch import Tensor, nn
 
 from genzoo import config, data
 from genzoo.errors import GenzooError
@@ -129,13 +129,13 @@ def test_unrolled_k0_is_plain_gan_and_k_positive_differs(ring):
     assert (grads[3] - grads[0]).norm() > 1e-3 * grads[0].norm()
 
 
-def unrolled_problem(optimizer):
+def unrolled_problem(optimizer, objective="minimax"):
     """A tiny float64 problem: 2-D data, G and D with 8 hidden units, k = 3."""
     torch.manual_seed(0)
     ds = data.load("ring8", n=256, std=0.1)
     lr = 0.5 if optimizer == "sgd" else 0.05
     model = make("unrolled-gan", ds, unroll_steps=3, unroll_optimizer=optimizer, hidden=8, depth=1, z_dim=3,
-                 lr_d=lr, objective="nonsaturating").double()
+                 lr_d=lr, objective=objective).double()
     x = ds.x[:32].double()
     model.prior = lambda n: torch.randn(n, 3, dtype=torch.float64)
     if optimizer == "adam":  # give Adam moments, so its step is not just lr·sign(g)
@@ -144,36 +144,71 @@ def unrolled_problem(optimizer):
     return model, x, torch.randn(32, 3, dtype=torch.float64)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
-def test_unrolled_gradient_matches_finite_differences_through_the_unroll(optimizer):
-    """d f_k/dθ_G by autograd = central differences of f_k(θ_G) ≠ the gradient with θ_D^k held fixed."""
-    model, x, z = unrolled_problem(optimizer)
-    params = list(model.G.parameters())
-    loss, _, _ = model.unrolled_generator_loss(x, z)
-    full = torch.autograd.grad(loss, params)
-    # the "missing term" ablation: evaluate at the same θ_D^k but without its dependence on θ_G
-    thetas, _, _ = model.unroll(x, model.G(z).detach(), 3)
-    frozen = {n: p.detach() for n, p in thetas[-1].items()}
-    partial = torch.autograd.grad(model.objective(None, model.d_at(frozen, model.G(z))).generator, params)
-    g = torch.Generator().manual_seed(0)
-    direction = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
-    eps = 1e-5
+def directional(grads, direction):
+    return sum((a * v).sum() for a, v in zip(grads, direction)).item()
 
-    def f_at(sign):
+
+def central_difference(model, params, direction, fn, eps=1e-5):
+    """(fn(θ_G + εv) − fn(θ_G − εv)) / 2ε, every evaluation redoing the whole unroll from θ_G."""
+    values = []
+    for sign in (1, -1):
         with torch.no_grad():
             for p, v in zip(params, direction):
                 p.add_(sign * eps * v)
-        value = model.unrolled_generator_loss(x, z)[0].item()
+        values.append(fn())
         with torch.no_grad():
             for p, v in zip(params, direction):
                 p.sub_(sign * eps * v)
-        return value
+    return (values[0] - values[1]) / (2 * eps)
 
-    numeric = (f_at(1) - f_at(-1)) / (2 * eps)
-    analytic = sum((a * v).sum() for a, v in zip(full, direction)).item()
-    truncated = sum((a * v).sum() for a, v in zip(partial, direction)).item()
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_unrolled_gradient_of_the_full_surrogate_matches_finite_differences(optimizer):
+    """f_k(θ_G) = E_x log D(x; θ_D^k(θ_G)) + E_z log(1 − D(G(z); θ_D^k(θ_G))) (Metz et al. eq. 6; the
+    authors' notebook minimises −unrolled_loss). The surrogate is rebuilt here from its definition,
+    independently of the model's generator loss, and differentiated by central differences; the model's
+    autograd gradient must match it, and dropping either dependence — the data term (as an earlier
+    version of unrolled.py did) or θ_D^k's dependence on θ_G — must not."""
+    model, x, z = unrolled_problem(optimizer)
+    params = list(model.G.parameters())
+
+    def surrogate() -> Tensor:  # f(θ_G, θ_D^k(θ_G)) written out from the paper's value function
+        fake = model.G(z)
+        theta_k = model.unroll(x, fake, 3)[0][-1]
+        d_real, d_fake = model.d_at(theta_k, x), model.d_at(theta_k, fake)
+        return (nn.functional.logsigmoid(d_real).mean() + nn.functional.logsigmoid(-d_fake).mean())
+
+    loss, _, _ = model.unrolled_generator_loss(x, z)
+    torch.testing.assert_close(loss, surrogate(), rtol=1e-12, atol=1e-12)  # the model descends f_k itself
+    g = torch.Generator().manual_seed(0)
+    direction = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+    analytic = directional(torch.autograd.grad(loss, params), direction)
+    numeric = central_difference(model, params, direction, lambda: surrogate().item())
     assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-8)
-    assert abs(truncated - numeric) > 100 * abs(analytic - numeric) + 1e-6, (numeric, analytic, truncated)
+
+    # ablation 1: the fake term only (E_x log D(x; θ_D^k) dropped) — the defect the audit found
+    fake = model.G(z)
+    theta_k = model.unroll(x, fake, 3)[0][-1]
+    fake_only = directional(torch.autograd.grad(nn.functional.logsigmoid(-model.d_at(theta_k, fake)).mean(), params),
+                            direction)
+    # ablation 2: θ_D^k held fixed (no gradient through the unroll) — a plain GAN step against θ_D^k
+    thetas, _, _ = model.unroll(x, model.G(z).detach(), 3)
+    frozen = {n: p.detach() for n, p in thetas[-1].items()}
+    held = directional(torch.autograd.grad(-model.d_loss_at(frozen, x, model.G(z)), params), direction)
+    for wrong in (fake_only, held):
+        assert abs(wrong - numeric) > 100 * abs(analytic - numeric) + 1e-6, (numeric, analytic, fake_only, held)
+
+
+def test_unrolled_nonsaturating_surrogate_matches_finite_differences():
+    """A non-zero-sum objective: G descends its own loss L_G(θ_G, θ_D^k(θ_G)) through the unroll."""
+    model, x, z = unrolled_problem("adam", "nonsaturating")
+    params = list(model.G.parameters())
+    loss, _, _ = model.unrolled_generator_loss(x, z)
+    g = torch.Generator().manual_seed(1)
+    direction = [torch.randn(p.shape, generator=g, dtype=torch.float64) for p in params]
+    analytic = directional(torch.autograd.grad(loss, params), direction)
+    numeric = central_difference(model, params, direction, lambda: model.unrolled_generator_loss(x, z)[0].item())
+    assert analytic == pytest.approx(numeric, rel=1e-5, abs=1e-8)
 
 
 def test_real_discriminator_takes_only_the_first_unrolled_step(ring):

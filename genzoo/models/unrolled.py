@@ -4,7 +4,16 @@ With f(θ_G, θ_D) the GAN value, the discriminator's optimisation is unrolled k
 
     θ_D^0 = θ_D,    θ_D^{i+1} = θ_D^i + η · ∇_{θ_D} f(θ_G, θ_D^i)     (an Adam or SGD step; eq. 4–5)
 
-and the generator descends the surrogate f_k(θ_G, θ_D) = f(θ_G, θ_D^k(θ_G, θ_D)) (eq. 6). Its
+and the generator descends the surrogate f_k(θ_G, θ_D) = f(θ_G, θ_D^k(θ_G, θ_D)) (eq. 6), with
+
+    f(θ_G, θ_D) = E_x log D(x; θ_D) + E_z log(1 − D(G(z); θ_D)),
+
+the FULL value: its data term E_x log D(x; θ_D^k) depends on θ_G through θ_D^k, so it is not a
+constant here (a plain GAN's generator loss may drop it; an unrolled one may not). The authors'
+notebook minimises −unrolled_loss with unrolled_loss the discriminator's cross-entropy on real and
+fake, i.e. exactly f_k; for zero-sum objectives (``ZERO_SUM``: minimax, wasserstein) genzoo's
+generator loss is −L_D(θ_D^k). A non-zero-sum objective (non-saturating, hinge, ...) has no single
+value f: the generator then descends its own loss L_G(θ_G, θ_D^k(θ_G)) through the unroll. Its
 gradient (eq. 12)
 
     df_k/dθ_G = ∂f/∂θ_G + ∂f/∂θ_D^k · dθ_D^k/dθ_G
@@ -18,7 +27,7 @@ then takes only the first of those steps, θ_D ← θ_D^1 (eq. 7). Per iteration
 
     x ~ p_data, z ~ p(z)                                   (one batch, reused by every unrolled step,
     θ^0 = θ_D;  for i < k: θ^{i+1} = step(θ^i, ∇_θ L_D(θ^i))   as in the authors' notebook)
-    θ_G ← Adam step on ∇_{θ_G} L_G(θ_G, θ^k)              # through the unroll
+    θ_G ← Adam step on ∇_{θ_G} f(θ_G, θ^k) = −∇_{θ_G} L_D(θ^k)   # through the unroll, data term included
     θ_D ← θ^1                                              # the first step only, via the real Adam
 
 Both updates use the parameters at the start of the iteration (the simultaneous form of eqs. 6–7).
@@ -47,6 +56,11 @@ from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import register_model
 
 Params = dict[str, Tensor]
+
+#: Objectives whose generator loss is exactly −(discriminator loss): the game's value f. A registered
+#: generator loss drops the data term E_x log D(x) because, with θ_D fixed, it has no θ_G-gradient;
+#: through the unroll θ_D^k depends on θ_G, so for these the generator descends the full −L_D(θ_D^k).
+ZERO_SUM: tuple[str, ...] = ("minimax", "wasserstein")
 
 
 @dataclass
@@ -143,8 +157,12 @@ class UnrolledGAN(AdversarialModel):
         fake = self.G(z)
         thetas, first, loss_d = self.unroll(x, fake, self.config.unroll_steps)
         theta_k = thetas[-1]
-        d_real = self.d_at(theta_k, x) if self.objective.generator_uses_real else None
-        loss_g = self.objective(d_real, self.d_at(theta_k, fake)).generator
+        if self.config.objective in ZERO_SUM:
+            # f_k = f(θ_G, θ_D^k(θ_G)) = −L_D(θ_D^k): E_x log D(x; θ_D^k) is kept, because θ_D^k moves with θ_G
+            loss_g = -self.d_loss_at(theta_k, x, fake)
+        else:
+            d_real = self.d_at(theta_k, x) if self.objective.generator_uses_real else None
+            loss_g = self.objective(d_real, self.d_at(theta_k, fake)).generator
         if buffers:  # undo the look-ahead passes' BN updates, then make the real D's one
             with torch.no_grad():
                 for n, b in self.D.named_buffers():
