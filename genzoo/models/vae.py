@@ -53,7 +53,8 @@ so a variant overrides exactly one documented hook:
   InfoVAE. The default is (0, {}).
 * ``rate_penalty(self, terms) -> Tensor`` — how the rate enters the loss (default β·R or |σ − R|);
   β-TCVAE replaces it by its decomposed KL.
-* ``loss(self, terms) -> Tensor`` — the whole objective when neither suffices (IWAE does this).
+* ``loss(self, terms) -> Tensor`` — the whole objective when neither suffices (IWAE does this);
+  scalars put in ``terms.logs`` are logged with the step's outputs.
 * ``after_update(self, x, terms) -> dict[str, Tensor]`` — runs after the VAE's optimiser step,
   for an auxiliary network with its own optimiser (FactorVAE's discriminator: use
   ``terms.z.detach()``). Register extra optimisers by overriding ``optimizers()``
@@ -68,7 +69,7 @@ importance-weighted likelihood.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -133,6 +134,7 @@ class Terms:
     z: Tensor
     log_px_z: Tensor  # log p(x|z): −distortion
     kl: Tensor  # KL(q(z|x) ‖ p(z)) (closed form, or log q(z) − log p(z) at z): the rate
+    logs: dict[str, Tensor] = field(default_factory=dict)  # extra scalars a hook wants logged (e.g. IWAE's bound)
 
     @property
     def elbo(self) -> Tensor:
@@ -279,7 +281,7 @@ class VAE(Model):
             "rate": terms.rate.mean().detach(),
             "distortion": terms.distortion.mean().detach(),
         }
-        out.update({k: v.detach() for k, v in logs.items()})
+        out.update({k: v.detach() for k, v in {**terms.logs, **logs}.items()})
         out.update({k: v.detach() for k, v in self.after_update(x, terms).items()})
         return out
 

@@ -1,0 +1,187 @@
+"""Semi-supervised learning with deep generative models: M2 and the M1+M2 stack (Kingma, Rezende,
+Mohamed & Welling 2014).
+
+Generative model (M2): p(y) = Cat(1/K), p(z) = N(0, I), p_θ(x | y, z). Inference: q_φ(y|x) (a
+classifier) and q_φ(z | x, y) = N(μ_φ(x, y), diag σ²_φ(x, y)). Bounds (eqs. 6–7):
+
+    labelled:    log p(x, y) ≥ −L(x, y) = E_{q(z|x,y)}[log p(x|y, z) + log p(y) + log p(z) − log q(z|x, y)]
+    unlabelled:  log p(x)    ≥ −U(x)    = Σ_y q(y|x) (−L(x, y)) + H(q(y|x))
+
+and the objective with the classification term (eq. 9)
+
+    J^α = Σ_{(x,y) ~ p̃_l} L(x, y) + Σ_{x ~ p̃_u} U(x) + α · E_{p̃_l(x,y)}[−log q_φ(y|x)],
+
+the paper taking α = 0.1·N. Here J is averaged over the batch (nats per example), so the
+classification weight per example is ``alpha`` = 0.1 (= 0.1·N / N).
+
+Labels: the model trains on (x, y) batches; y < 0 marks an unlabelled example. With
+``labelled_fraction`` f < 1, an example keeps its label only if a fixed hash of its pixels falls
+below f, so the same examples stay labelled across steps (an experiment with exactly 100
+balanced labels passes y = −1 itself, as ``genzoo bench m2-semisupervised`` does).
+
+M1+M2 (``m1_run``): a trained ``vae`` run (M1) maps each x to z₁ ~ q(z₁|x); M2 is trained on z₁
+with a learned-σ Gaussian p(z₁ | y, z₂), and samples are decoded by M1.
+
+Each step logs ``elbo`` (the unlabelled bound −U(x) on every example of the batch: the β = 1
+bound on log p(x)), ``loss`` (J^α per example, not a bound), ``class_loss`` and
+``accuracy`` on the labelled part. Defaults: genzoo's VAE networks (MLP with 500 hidden units),
+latent 50, Adam lr 1e-3.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from genzoo.config import check
+from genzoo.distributions.heads import diagonal_gaussian
+from genzoo.distributions.priors import standard_normal
+from genzoo.errors import GenzooError
+from genzoo.models.base import DataSpec, Model, register_model
+from genzoo.models.vae import VAEConfig, make_observation, resolve_vae
+from genzoo.nn.vae_nets import build_decoder, build_encoder
+from genzoo.optim import adam
+
+
+@dataclass
+class M2Config(VAEConfig):
+    latent_dim: int | None = 50
+    arch: str = "mlp"  # type: ignore[assignment]
+    alpha: float = 0.1  # classification weight per example (the paper's α = 0.1·N for a summed J)
+    labelled_fraction: float = 1.0  # share of examples whose labels are used
+    m1_run: str | None = None  # a trained vae run: train M2 on its latent codes (M1+M2)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.arch in ("auto", "mlp", "conv"), "arch", self.arch, "valid: auto, mlp, conv")
+        check(self.alpha >= 0, "alpha", self.alpha, "must be ≥ 0")
+        check(0 <= self.labelled_fraction <= 1, "labelled_fraction", self.labelled_fraction, "must be in [0, 1]")
+        check(self.target_rate is None, "target_rate", self.target_rate, "does not apply to M2")
+
+
+@register_model("m2")
+class M2(Model):
+    """Semi-supervised VAE M2 (Kingma et al. 2014): q(y|x), q(z|x,y), p(x|y,z); labelled and unlabelled bounds + α·classification."""
+
+    Config = M2Config
+    uses_labels = True
+    contract_overrides = {"latent_dim": 2, "hidden": 32, "width": 8}
+
+    def __init__(self, config: M2Config, data: DataSpec) -> None:
+        super().__init__(config, data)
+        if data.n_classes < 2:
+            raise GenzooError(f"model 'm2' needs labelled data with ≥ 2 classes, got n_classes={data.n_classes}")
+        self.k = data.n_classes
+        self.m1 = None
+        if config.m1_run:
+            from genzoo import run
+
+            m1, _ = run.load(config.m1_run)
+            if not callable(getattr(m1, "encode", None)) or not hasattr(m1, "latent_dim"):
+                raise GenzooError(f"m1_run={config.m1_run!r} is not a VAE run")
+            self.m1 = m1.requires_grad_(False).eval()
+            data = DataSpec("points", (m1.latent_dim,), data.n_classes)
+            config.observation = "gaussian-learned"
+            config.arch = "mlp"
+        resolve_vae(config, data)
+        self.space = data  # what M2 models: the data, or M1's codes
+        self.obs = make_observation(config, data)
+        c, d = config, int(config.latent_dim)
+        self.latent_dim = d
+        self.classifier = build_encoder(c.arch, data.shape, self.k, c.hidden, c.depth, c.width, c.activation)
+        self.encoder = build_encoder(c.arch, data.shape, 2 * d, c.hidden, c.depth, c.width, c.activation, extra=self.k)
+        self.decoder = build_decoder(c.arch, d + self.k, data.shape, self.obs.n_params, c.hidden, c.depth, c.width, c.activation)
+        params = [p for n, p in self.named_parameters() if not n.startswith("m1.")]
+        self.opt = adam(params, lr=c.lr, betas=(c.beta1, c.beta2))
+        g = torch.Generator().manual_seed(12345)
+        self.register_buffer("hash_weights", torch.randn(math.prod(self.data.shape), generator=g))
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"m2": self.opt}
+
+    def features(self, x: Tensor) -> Tensor:
+        """What M2 models: x itself, or z₁ ~ q_M1(z₁|x) for M1+M2."""
+        if self.m1 is None:
+            return x
+        with torch.no_grad():
+            return self.m1.encode(x).sample()
+
+    def classify(self, x: Tensor) -> Tensor:
+        """Logits of q(y|x), (N, K)."""
+        return self.classifier(self.features(x))
+
+    def bound_xy(self, x: Tensor, y_onehot: Tensor) -> Tensor:
+        """−L(x, y) per example: log p(x|y,z) + log p(y) − KL(q(z|x,y) ‖ p(z)), one reparameterised z."""
+        q = diagonal_gaussian(self.encoder(x, y_onehot))
+        z = q.rsample()
+        log_px = self.obs.log_prob(self.decoder(torch.cat([z, y_onehot], 1)), x)
+        kl = torch.distributions.kl_divergence(q, standard_normal(self.latent_dim, x.device))
+        return log_px - math.log(self.k) - kl
+
+    def unlabelled_bound(self, h: Tensor, logits: Tensor) -> Tensor:
+        """−U(x) = Σ_y q(y|x)(−L(x, y)) + H(q(y|x)), summing over every class."""
+        n = h.shape[0]
+        eye = torch.eye(self.k, device=h.device, dtype=h.dtype)
+        hh = h.repeat(self.k, *[1] * (h.ndim - 1))
+        yy = eye.repeat_interleave(n, 0)
+        per_class = self.bound_xy(hh, yy).reshape(self.k, n).T  # (N, K)
+        log_q = F.log_softmax(logits, -1)
+        return (log_q.exp() * (per_class - log_q)).sum(-1)
+
+    def elbo(self, x: Tensor) -> Tensor:
+        """The unlabelled bound −U(x) ≤ log p(x) (of M1's code for M1+M2), (N,)."""
+        h = self.features(x)
+        self.obs.check_range(h)
+        return self.unlabelled_bound(h, self.classifier(h))
+
+    def labelled_mask(self, x: Tensor, y: Tensor) -> Tensor:
+        keep = y >= 0
+        if self.config.labelled_fraction < 1:
+            u = torch.frac((x.flatten(1).to(self.hash_weights.dtype) @ self.hash_weights).abs() * 1000.0)
+            keep = keep & (u < self.config.labelled_fraction)
+        return keep
+
+    def step(self, batch: Tensor | tuple[Tensor, Tensor]) -> dict[str, Tensor]:
+        if not isinstance(batch, (tuple, list)):
+            raise GenzooError("model 'm2' needs (x, y) batches: train it on labelled data (y < 0 marks unlabelled examples)")
+        x, y = batch
+        labelled = self.labelled_mask(x, y)
+        h = self.features(x)
+        self.obs.check_range(h)
+        logits = self.classifier(h)
+        n = x.shape[0]
+        total = x.new_zeros(())
+        zero = x.new_zeros(())
+        class_loss, accuracy = zero, zero
+        if labelled.any():
+            yl = y[labelled].long()
+            if (yl >= self.k).any():
+                raise GenzooError(f"label {int(yl.max())} out of range for {self.k} classes")
+            total = total - self.bound_xy(h[labelled], F.one_hot(yl, self.k).to(h.dtype)).sum()
+            class_loss = F.cross_entropy(logits[labelled], yl)
+            accuracy = (logits[labelled].argmax(-1) == yl).float().mean()
+        unl_bound = self.unlabelled_bound(h, logits)  # −U(x) for every example: the reported elbo
+        if (~labelled).any():
+            total = total - unl_bound[~labelled].sum()
+        loss = total / n + self.config.alpha * class_loss
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt.step()
+        return {"loss": loss.detach(), "elbo": unl_bound.mean().detach(), "class_loss": class_loss.detach(),
+                "accuracy": accuracy.detach(), "labelled": labelled.float().mean()}
+
+    @torch.no_grad()
+    def sample(self, n: int, y: Tensor | None = None) -> Tensor:
+        """x ~ p(x|y, z), y ~ Cat(1/K) (or the given labels), z ~ N(0, I); decoded by M1 for M1+M2."""
+        if y is None:
+            y = torch.randint(0, self.k, (n,), device=self.device)
+        z = torch.randn(n, self.latent_dim, device=self.device)
+        out = self.decoder(torch.cat([z, F.one_hot(y, self.k).float()], 1))
+        h = self.obs.mean(out) if self.config.sample_mean else self.obs.sample(out)
+        if self.m1 is not None:
+            return self.m1.obs.sample(self.m1.decoder_output(h))
+        return h
