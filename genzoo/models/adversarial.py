@@ -1,15 +1,27 @@
-"""The adversarial core shared by every GAN: networks chosen by data kind, optimisers, phases.
+"""The adversarial core shared by every two-player model: networks by architecture, optimisers, and
+Goodfellow et al.'s alternation written once.
 
-Variants (WGAN, LSGAN, f-GAN, EBGAN, Unrolled GAN, InfoGAN, …) reuse :class:`AdversarialConfig`
-and the two phase methods; their objective is any function registered in
-:mod:`genzoo.losses.adversarial`. A variant overrides only what its paper changes:
+One iteration of Algorithm 1 (Goodfellow et al. 2014) lives in :meth:`AdversarialModel.step`::
 
-* construction hooks — ``make_objective`` (e.g. LSGAN binds its (a, b, c)), ``make_discriminator``
-  (WGAN-GP's critic without batch norm, the autoencoders of EBGAN/BEGAN), ``make_optimizer``
-  (``optimizer="rmsprop"`` for WGAN), ``replace_networks`` (custom G or D with fresh optimisers);
-* update rules — ``discriminator_step`` / ``generator_step`` (the alternation of Goodfellow et
-  al.), ``update(optimizer, loss)``, and ``simultaneous_step(loss_d, loss_g)``, which moves both
-  players from one evaluation (f-GAN's single-step method, BEGAN).
+    for k steps (config.d_steps):                # each on its own real minibatch
+        discriminator_step(x, c):   x̃ = fakes(n, c) detached;  descend discriminator_loss(x, x̃, c)
+    generator_step(x, c):           through a frozen D;     descend generator_loss(x, fakes(n, c), c)
+
+``c`` is the condition (the label for conditional models, ``None`` otherwise), so a conditional
+model changes only how it generates and discriminates. A variant overrides only what its paper
+changes:
+
+* construction hooks — ``make_objective`` (LSGAN binds its (a, b, c), f-GAN its divergence),
+  ``make_discriminator`` (WGAN-GP's critic without batch norm, the autoencoders of EBGAN/BEGAN),
+  ``make_optimizer`` (``optimizer="rmsprop"`` for WGAN), ``replace_networks`` (custom G or D);
+* the two losses — ``discriminator_loss`` / ``generator_loss`` (default: the registered
+  ``objective`` on d(x) and d(x̃)); ``after_discriminator_update`` (WGAN's clipping);
+* the schedule — ``simultaneous_step(loss_d, loss_g)`` moves both players from one evaluation
+  (f-GAN's single-step method, BEGAN) for models whose paper says so.
+
+Only models that take a registered objective have an ``objective`` field
+(:class:`AdversarialConfig`); models with their own loss (LSGAN's (a, b, c), f-GAN's divergence,
+EBGAN, BEGAN) build on :class:`TwoPlayerConfig`.
 """
 
 from __future__ import annotations
@@ -23,15 +35,18 @@ from torch import Tensor, nn
 from genzoo.config import check
 from genzoo.losses import OBJECTIVES, Objective
 from genzoo.models.base import DataSpec, Model
-from genzoo.nn import MLP, DCGANDiscriminator, DCGANGenerator
+from genzoo.nn import architectures
+from genzoo.nn.architectures import NetConfig
+from genzoo.nn.context import evaluating, frozen
 from genzoo.optim import adam
+
+Batch = Tensor | tuple[Tensor, Tensor]
 
 
 @dataclass
-class AdversarialConfig:
+class TwoPlayerConfig:
     """Shared GAN hyper-parameters. Defaults: DCGAN paper (Adam, lr 2e-4, β1 = 0.5, z ∈ R^100)."""
 
-    objective: str = "nonsaturating"
     z_dim: int | None = None  # None: 100 for images (DCGAN paper), 64 for points
     arch: Literal["auto", "mlp", "dcgan"] = "auto"  # auto: MLP for points, DCGAN for images
     hidden: int = 128  # MLP width
@@ -43,10 +58,12 @@ class AdversarialConfig:
     beta2: float = 0.999
     d_steps: int = 1  # k discriminator updates per generator update (Goodfellow et al., Alg. 1)
     optimizer: Literal["adam", "rmsprop"] = "adam"  # rmsprop: WGAN (Arjovsky et al.); it ignores beta1/beta2
+    reuse_fakes: bool = False  # True: one batch of fakes serves both players (DCGAN reference code); needs d_steps = 1
 
     def __post_init__(self) -> None:
-        self.check_objective()
         check(self.z_dim is None or self.z_dim >= 1, "z_dim", self.z_dim, "must be ≥ 1")
+        check(self.arch == "auto" or self.arch in architectures.ARCHITECTURES, "arch", self.arch,
+              f"must be auto or one of {', '.join(architectures.ARCHITECTURES)}")
         check(self.hidden >= 1, "hidden", self.hidden, "must be ≥ 1")
         check(self.depth >= 0, "depth", self.depth, "must be ≥ 0")
         check(self.width >= 1, "width", self.width, "must be ≥ 1")
@@ -56,16 +73,24 @@ class AdversarialConfig:
             check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
         check(self.d_steps >= 1, "d_steps", self.d_steps, "must be ≥ 1")
         check(self.optimizer in ("adam", "rmsprop"), "optimizer", self.optimizer, "must be adam or rmsprop")
+        check(not self.reuse_fakes or self.d_steps == 1, "reuse_fakes", self.reuse_fakes,
+              "needs d_steps = 1 (one batch of fakes can serve only one discriminator step)")
 
-    def check_objective(self) -> None:
-        """Validate ``objective``: a registered name (models with a built-in loss override this)."""
+
+@dataclass
+class AdversarialConfig(TwoPlayerConfig):
+    """A two-player model whose loss is any registered objective (``--set objective=NAME``)."""
+
+    objective: str = "nonsaturating"
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
         OBJECTIVES.get(self.objective)  # unknown name → error listing the valid ones
 
 
-def resolve_arch(config: AdversarialConfig, data: DataSpec) -> None:
+def resolve_arch(config: TwoPlayerConfig, data: DataSpec) -> None:
     """Fill the ``auto``/``None`` fields in place, so the saved config states what was built."""
-    if config.arch == "auto":
-        config.arch = "dcgan" if data.kind == "images" else "mlp"
+    config.arch = architectures.resolve(config.arch, data.kind)
     if config.z_dim is None:
         config.z_dim = 100 if config.arch == "dcgan" else 64
     default_lr = 2e-4 if config.arch == "dcgan" else 1e-3
@@ -75,25 +100,20 @@ def resolve_arch(config: AdversarialConfig, data: DataSpec) -> None:
         config.lr_d = default_lr
 
 
-def build_generator(config: AdversarialConfig, data: DataSpec, z_dim: int | None = None) -> nn.Module:
-    z_dim = z_dim or config.z_dim
-    if config.arch == "dcgan":
-        c, h, w = data.shape
-        return DCGANGenerator(z_dim, c, h, config.width)
-    return nn.Sequential(MLP(z_dim, data.dim, config.hidden, config.depth), nn.Unflatten(1, data.shape))
+def build_generator(config: TwoPlayerConfig, data: DataSpec, z_dim: int | None = None) -> nn.Module:
+    """G for ``data`` under the config's architecture (``z_dim`` overrides the config's input size)."""
+    return architectures.generator(NetConfig.of(config), z_dim or config.z_dim, data.shape)
 
 
-def build_discriminator(config: AdversarialConfig, data: DataSpec, out_dim: int = 1, batch_norm: bool = True) -> nn.Module:
-    if config.arch == "dcgan":
-        c, h, w = data.shape
-        return DCGANDiscriminator(c, h, config.width, out_dim, batch_norm)
-    return MLP(data.dim, out_dim, config.hidden, config.depth, activation="leaky_relu")
+def build_discriminator(config: TwoPlayerConfig, data: DataSpec, out_dim: int = 1, batch_norm: bool = True) -> nn.Module:
+    """D for ``data`` under the config's architecture."""
+    return architectures.discriminator(NetConfig.of(config), data.shape, out_dim, batch_norm)
 
 
 class AdversarialModel(Model):
-    """Generator G, discriminator D, their Adam optimisers and the two phases of a GAN iteration."""
+    """Generator G, discriminator D, their optimisers and the two phases of a GAN iteration."""
 
-    def __init__(self, config: AdversarialConfig, data: DataSpec) -> None:
+    def __init__(self, config: TwoPlayerConfig, data: DataSpec) -> None:
         super().__init__(config, data)
         resolve_arch(config, data)
         self.objective = self.make_objective()
@@ -104,8 +124,10 @@ class AdversarialModel(Model):
 
     # ---- construction hooks (subclasses override what their paper changes) ---------------------
     def make_objective(self) -> Objective | None:
-        """The registered objective named by ``config.objective``."""
-        return OBJECTIVES.get(self.config.objective)
+        """The registered objective named by ``config.objective`` (None for models with their own loss)."""
+        if isinstance(self.config, AdversarialConfig):
+            return OBJECTIVES.get(self.config.objective)
+        return None
 
     def make_discriminator(self) -> nn.Module:
         """D for this data kind: MLP on points, DCGAN on images (see :func:`build_discriminator`)."""
@@ -133,44 +155,76 @@ class AdversarialModel(Model):
     def batches_per_step(self) -> int:
         return self.config.d_steps
 
+    # ---- the players ------------------------------------------------------------------------
     def prior(self, n: int) -> Tensor:
         """z ~ N(0, I)."""
         return torch.randn(n, self.config.z_dim, device=self.device)
 
-    def d(self, x: Tensor) -> Tensor:
-        """The discriminator's raw output d(x), one scalar per sample."""
+    def fakes(self, n: int, c: Tensor | None = None) -> Tensor:
+        """G(z), z ~ p(z): n fakes (conditional models use the condition c)."""
+        return self.G(self.prior(n))
+
+    def d(self, x: Tensor, c: Tensor | None = None) -> Tensor:
+        """The discriminator's raw output d(x), one scalar per sample (conditional models use c)."""
         return self.D(x).squeeze(-1)
 
     @torch.no_grad()
     def discriminate(self, x: Tensor) -> Tensor:
         """D(x) = σ(d(x)), the probability that x is data (eval mode)."""
-        was_training = self.training
-        self.eval()
-        out = torch.sigmoid(self.d(x))
-        self.train(was_training)
-        return out
+        with evaluating(self):
+            return torch.sigmoid(self.d(x))
 
-    def discriminator_step(self, x: Tensor) -> Tensor:
-        """One update of D on real x and detached fakes; returns the loss."""
-        with torch.no_grad():
-            fake = self.G(self.prior(x.shape[0]))
-        loss = self.objective(self.d(x), self.d(fake)).discriminator
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        return loss.detach()
+    # ---- the two losses (default: the registered objective) ---------------------------------
+    def discriminator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """(the loss D descends on real x and detached fakes, extra detached logs)."""
+        return self.objective(self.d(x, c), self.d(fake, c)).discriminator, {}
 
-    def generator_step(self, x: Tensor) -> Tensor:
-        """One update of G through a frozen D; returns the loss."""
-        self.D.requires_grad_(False)  # G's update needs no gradient for D's weights
-        d_fake = self.d(self.G(self.prior(x.shape[0])))
-        d_real = self.d(x) if self.objective.generator_uses_real else None
-        loss = self.objective(d_real, d_fake).generator
-        self.opt_g.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_g.step()
-        self.D.requires_grad_(True)
-        return loss.detach()
+    def generator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """(the loss G descends through D on fakes with gradient, extra detached logs)."""
+        d_fake = self.d(fake, c)
+        d_real = self.d(x, c) if self.objective.generator_uses_real else None
+        return self.objective(d_real, d_fake).generator, {}
+
+    def after_discriminator_update(self) -> None:
+        """Called after every D update (WGAN clips the critic here)."""
+
+    # ---- one iteration: Algorithm 1 of Goodfellow et al. --------------------------------------
+    def split(self, batch: Batch) -> list[tuple[Tensor, Tensor | None]]:
+        """The step's batch as ``d_steps`` minibatches (x, c); c is the label for conditional models."""
+        k = self.config.d_steps
+        if isinstance(batch, (tuple, list)):
+            return list(zip(batch[0].chunk(k), batch[1].chunk(k)))
+        return [(x, None) for x in batch.chunk(k)]
+
+    def step(self, batch: Batch) -> dict[str, Tensor]:
+        real = self.split(batch)
+        if self.config.reuse_fakes:  # one batch of fakes for both players (one G pass instead of two)
+            x, c = real[0]
+            fake = self.fakes(x.shape[0], c)
+            logs = self.discriminator_step(x, c, fake=fake.detach())
+            return {**logs, **self.generator_step(x, c, fake=fake)}
+        for x, c in real:  # for k steps: update D
+            logs = self.discriminator_step(x, c)
+        return {**logs, **self.generator_step(x, c)}  # then update G on the last minibatch
+
+    def discriminator_step(self, x: Tensor, c: Tensor | None = None, fake: Tensor | None = None) -> dict[str, Tensor]:
+        """One update of D on real x and detached fakes; returns ``loss_d`` and the loss's logs."""
+        if fake is None:
+            with torch.no_grad():
+                fake = self.fakes(x.shape[0], c)
+        loss, logs = self.discriminator_loss(x, fake, c)
+        self.update(self.opt_d, loss)
+        self.after_discriminator_update()
+        return {"loss_d": loss.detach(), **logs}
+
+    def generator_step(self, x: Tensor, c: Tensor | None = None, fake: Tensor | None = None) -> dict[str, Tensor]:
+        """One update of G through a frozen D; returns ``loss_g`` and the loss's logs."""
+        with frozen(self.D):  # G's update needs no gradient for D's weights
+            if fake is None:
+                fake = self.fakes(x.shape[0], c)
+            loss, logs = self.generator_loss(x, fake, c)
+            self.update(self.opt_g, loss)
+        return {"loss_g": loss.detach(), **logs}
 
     @staticmethod
     def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
@@ -196,11 +250,9 @@ class AdversarialModel(Model):
                 p.grad = g
         self.opt_d.step()
         self.opt_g.step()
+        self.after_discriminator_update()
 
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
-        was_training = self.training
-        self.eval()
-        x = self.G(self.prior(n))
-        self.train(was_training)
-        return x
+        with evaluating(self):
+            return self.fakes(n)

@@ -39,14 +39,13 @@ from torch import Tensor, nn
 
 from genzoo.config import check
 from genzoo.losses.adversarial import began_losses
-from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.adversarial import AdversarialModel, TwoPlayerConfig
 from genzoo.models.base import DataSpec, register_model
 from genzoo.nn.autoencoder import autoencoder
 
 
 @dataclass
-class BEGANConfig(AdversarialConfig):
-    objective: str = "boundary-equilibrium"  # fixed: the paper's L_D, L_G with the controller k_t
+class BEGANConfig(TwoPlayerConfig):
     gamma: float = 0.5  # γ, the diversity ratio E[L(G(z))] / E[L(x)] at equilibrium
     lambda_k: float = 0.001  # λ_k, the proportional gain of k
     k0: float = 0.0  # k_0
@@ -54,10 +53,6 @@ class BEGANConfig(AdversarialConfig):
     code_dim: int | None = None  # h; None: 64 for images (the paper), dim − 1 for points (a bottleneck)
     ae_batch_norm: bool = False  # the paper's autoencoder has no batch norm
     ae_activation: Literal["relu", "leaky_relu", "elu"] = "elu"
-
-    def check_objective(self) -> None:
-        check(self.objective == "boundary-equilibrium", "objective", self.objective,
-              "the began model's loss is the boundary equilibrium; use `gan --set objective=NAME` for others")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -84,9 +79,6 @@ class BEGAN(AdversarialModel):
         super().__init__(config, data)
         self.register_buffer("k", torch.tensor(float(config.k0)))
 
-    def make_objective(self) -> None:
-        return None  # began_losses needs L(x), L(G(z_D)), L(G(z_G)) and k_t
-
     def make_discriminator(self) -> nn.Module:
         c = self.config
         return autoencoder(self.data.kind, self.data.shape, c.code_dim, c.hidden, c.depth, c.width,
@@ -100,7 +92,17 @@ class BEGAN(AdversarialModel):
         """The discriminator's output: the reconstruction loss L(x) (low on data)."""
         return self.reconstruction_loss(x)
 
+    def discriminator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """L_D = L(x) − k_t L(G(z_D))."""
+        loss_fake = self.reconstruction_loss(fake).mean()
+        return began_losses(self.reconstruction_loss(x).mean(), loss_fake, loss_fake, self.k)[0], {}
+
+    def generator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """L_G = L(G(z_G))."""
+        return self.reconstruction_loss(fake).mean(), {}
+
     def step(self, batch: Tensor) -> dict[str, Tensor]:
+        """The paper's simultaneous update (the alternating phases above serve callers that need one player)."""
         x, n = batch, batch.shape[0]
         loss_real = self.reconstruction_loss(x).mean()  # L(x)
         loss_fake_d = self.reconstruction_loss(self.G(self.prior(n)).detach()).mean()  # L(G(z_D))

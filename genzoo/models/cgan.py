@@ -37,6 +37,7 @@ from genzoo.errors import GenzooError
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_discriminator, build_generator
 from genzoo.models.base import DataSpec, register_model
 from genzoo.nn.conditional import ConditionalDiscriminator, ConditionalGenerator
+from genzoo.nn.context import evaluating
 
 
 @dataclass
@@ -82,22 +83,11 @@ class CGAN(AdversarialModel):
         """y ~ Uniform{0..K−1}."""
         return torch.randint(self.n_classes, (n,), device=self.device)
 
-    def step(self, batch: tuple[Tensor, Tensor]) -> dict[str, Tensor]:
-        xs, ys = batch
-        real = list(zip(xs.chunk(self.config.d_steps), ys.chunk(self.config.d_steps)))
-        for x, y in real:  # discriminator: real pairs (x, y) against fakes (G(z, y), y)
-            with torch.no_grad():
-                fake = self.G(self.prior(x.shape[0]), y)
-            loss_d = self.objective(self.d(x, y), self.d(fake, y)).discriminator
-            self.update(self.opt_d, loss_d)
-        x, y = real[-1]  # generator: through a frozen D
-        self.D.requires_grad_(False)
-        d_fake = self.d(self.G(self.prior(x.shape[0]), y), y)
-        d_real = self.d(x, y) if self.objective.generator_uses_real else None
-        loss_g = self.objective(d_real, d_fake).generator
-        self.update(self.opt_g, loss_g)
-        self.D.requires_grad_(True)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach()}
+    def fakes(self, n: int, y: Tensor | None = None) -> Tensor:
+        """G(z, y) for the batch's own labels y (so y ~ p(y)); uniform labels when none are given."""
+        return self.G(self.prior(n), self.labels(n) if y is None else y)
+
+    # step: AdversarialModel.step with c = y — real pairs (x, y) against fakes (G(z, y), y)
 
     @torch.no_grad()
     def sample(self, n: int, y: Tensor | None = None) -> Tensor:
@@ -106,8 +96,5 @@ class CGAN(AdversarialModel):
             y = self.labels(n)
         elif y.shape != (n,):
             raise GenzooError(f"labels y must have shape ({n},), got {tuple(y.shape)}")
-        was_training = self.training
-        self.eval()
-        x = self.G(self.prior(n), y.to(self.device))
-        self.train(was_training)
-        return x
+        with evaluating(self):
+            return self.fakes(n, y.to(self.device))

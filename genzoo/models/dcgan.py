@@ -26,6 +26,7 @@ from torch import Tensor
 
 from genzoo.config import check
 from genzoo.errors import GenzooError
+from genzoo.nn.context import evaluating
 from genzoo.models.base import register_model
 from genzoo.models.gan import GAN, GANConfig
 
@@ -89,10 +90,8 @@ class DCGAN(GAN):
     @torch.no_grad()
     def generate(self, z: Tensor) -> Tensor:
         """G(z) in eval mode (batch norm with running statistics), for any batch shape (..., z_dim)."""
-        was_training = self.training
-        self.eval()
-        x = self.G(z.reshape(-1, z.shape[-1]).to(self.device))
-        self.train(was_training)
+        with evaluating(self):
+            x = self.G(z.reshape(-1, z.shape[-1]).to(self.device))
         return x.reshape(*z.shape[:-1], *x.shape[1:])
 
     def interpolate(self, z0: Tensor, z1: Tensor, steps: int = 10, mode: Literal["linear", "slerp"] = "linear") -> Tensor:

@@ -34,23 +34,18 @@ from torch import Tensor, nn
 
 from genzoo.config import check
 from genzoo.losses.adversarial import ebgan_margin, pulling_away
-from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.adversarial import AdversarialModel, TwoPlayerConfig
 from genzoo.models.base import DataSpec, register_model
 from genzoo.nn.autoencoder import autoencoder
 
 
 @dataclass
-class EBGANConfig(AdversarialConfig):
-    objective: str = "energy-margin"  # fixed: the margin loss of the paper
+class EBGANConfig(TwoPlayerConfig):
     margin: float | None = None  # m; None: the data's mean per-coordinate variance (see module docstring)
     pt_weight: float = 0.1  # λ_PT of EBGAN-PT (0 disables the pulling-away term)
     code_dim: int | None = None  # the encoder's code size; None: 64 for images, 16 for points
     ae_batch_norm: bool = True  # the paper's conv autoencoder uses batch norm
     ae_activation: Literal["relu", "leaky_relu", "elu"] = "leaky_relu"
-
-    def check_objective(self) -> None:
-        check(self.objective == "energy-margin", "objective", self.objective,
-              "the ebgan model's loss is its energy margin; use `gan --set objective=NAME` for others")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -72,9 +67,6 @@ class EBGAN(AdversarialModel):
         self.register_buffer("margin", torch.tensor(-1.0 if config.margin is None else float(config.margin)))
         self._margin_ready = False
 
-    def make_objective(self) -> None:
-        return None  # the losses are ebgan_margin and pulling_away, which need more than (d_real, d_fake)
-
     def make_discriminator(self) -> nn.Module:
         c = self.config
         return autoencoder(self.data.kind, self.data.shape, c.code_dim, c.hidden, c.depth, c.width,
@@ -89,21 +81,19 @@ class EBGAN(AdversarialModel):
         """The discriminator's output: the energy D(x) (low on data)."""
         return self.reconstruction_energy(x)
 
+    def discriminator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """L_D = D(x) + [m − D(G(z))]⁺ (eq. 1)."""
+        return ebgan_margin(self.d(x), self.d(fake), self.margin).discriminator, {}
+
+    def generator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """L_G = D(G(z)) + λ_PT f_PT(Enc(G(z))) (eq. 2 with the pulling-away term, eq. 5)."""
+        codes = self.D.encode(fake)
+        pt = pulling_away(codes)
+        return self.reconstruction_energy(fake, codes).mean() + self.config.pt_weight * pt, {"pt": pt.detach()}
+
     def step(self, batch: Tensor) -> dict[str, Tensor]:
         if not self._margin_ready:  # margin=None: fix m from the data's scale on the first batch
             if self.margin < 0:
                 self.margin.copy_(batch.flatten(1).var(0).mean())
             self._margin_ready = True
-        for x in batch.chunk(self.config.d_steps):
-            with torch.no_grad():
-                fake = self.G(self.prior(x.shape[0]))
-            loss_d = ebgan_margin(self.d(x), self.d(fake), self.margin).discriminator  # D(x) + [m − D(G(z))]⁺
-            self.update(self.opt_d, loss_d)
-        self.D.requires_grad_(False)
-        fake = self.G(self.prior(x.shape[0]))
-        codes = self.D.encode(fake)
-        pt = pulling_away(codes)
-        loss_g = self.reconstruction_energy(fake, codes).mean() + self.config.pt_weight * pt  # D(G(z)) + λ_PT f_PT
-        self.update(self.opt_g, loss_g)
-        self.D.requires_grad_(True)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "pt": pt.detach()}
+        return super().step(batch)  # d_steps updates of L_D, then one of L_G

@@ -34,20 +34,15 @@ from torch import Tensor
 from genzoo.config import check
 from genzoo.losses import AdversarialLoss, Objective
 from genzoo.losses.fgan import DIVERGENCES, fgan_loss, variational_bound
-from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.adversarial import TwoPlayerConfig, AdversarialModel
 from genzoo.models.base import register_model
 
 
 @dataclass
-class FGANConfig(AdversarialConfig):
-    objective: str = "f-divergence"  # fixed: the loss is F for ``divergence``
+class FGANConfig(TwoPlayerConfig):
     divergence: Literal["kl", "reverse-kl", "pearson", "hellinger", "js", "gan", "tv"] = "gan"
     algorithm: Literal["single-step", "alternating"] = "single-step"  # the paper's Algorithm 1
     generator_loss: Literal["alternative", "saddle"] = "alternative"  # the paper's §3.2 choice
-
-    def check_objective(self) -> None:
-        check(self.objective == "f-divergence", "objective", self.objective,
-              "the fgan model's loss is set by divergence=...; use `gan --set objective=fgan-NAME` otherwise")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -76,12 +71,9 @@ class FGAN(AdversarialModel):
         return Objective(f"fgan-{div.name} ({gen})", loss, f"f-GAN, {div.title}")
 
     def step(self, batch: Tensor) -> dict[str, Tensor]:
-        if self.config.algorithm == "alternating":
-            real = batch.chunk(self.config.d_steps)
-            for x in real:
-                loss_d = self.discriminator_step(x)
-            loss_g = self.generator_step(real[-1])
-            return {"loss_d": loss_d, "loss_g": loss_g, "bound": -loss_d}
+        if self.config.algorithm == "alternating":  # the GAN's Algorithm 1
+            logs = super().step(batch)
+            return {**logs, "bound": -logs["loss_d"]}
         # single step: one evaluation of F on a real and a generated minibatch, both players move
         x = batch
         v_real, v_fake = self.d(x), self.d(self.G(self.prior(x.shape[0])))

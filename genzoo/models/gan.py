@@ -18,8 +18,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from torch import Tensor
-
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import register_model
 
@@ -33,11 +31,4 @@ class GANConfig(AdversarialConfig):
 class GAN(AdversarialModel):
     """Generative adversarial network (Goodfellow et al. 2014); MLP on points, DCGAN on images."""
 
-    Config = GANConfig
-
-    def step(self, batch: Tensor) -> dict[str, Tensor]:
-        real = batch.chunk(self.config.d_steps)
-        for x in real:
-            loss_d = self.discriminator_step(x)
-        loss_g = self.generator_step(real[-1])
-        return {"loss_d": loss_d, "loss_g": loss_g}
+    Config = GANConfig  # the iteration is AdversarialModel.step: Algorithm 1, written once

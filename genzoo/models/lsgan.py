@@ -24,25 +24,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from torch import Tensor
-
 from genzoo.config import check
 from genzoo.losses import Objective
 from genzoo.losses.adversarial import least_squares
-from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
+from genzoo.models.adversarial import AdversarialModel, TwoPlayerConfig
 from genzoo.models.base import register_model
 
 
 @dataclass
-class LSGANConfig(AdversarialConfig):
-    objective: str = "least-squares"  # fixed: the loss is least squares with the (a, b, c) below
+class LSGANConfig(TwoPlayerConfig):
     a: float = 0.0  # label of fake data for D
     b: float = 1.0  # label of real data for D
     c: float = 1.0  # the value G wants D to output on fakes
-
-    def check_objective(self) -> None:
-        check(self.objective == "least-squares", "objective", self.objective,
-              "the lsgan model's loss is least squares with (a, b, c); use `gan --set objective=NAME` for others")
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -60,9 +53,3 @@ class LSGAN(AdversarialModel):
         return Objective(f"least-squares(a={a:g}, b={b:g}, c={c:g})", partial(least_squares, a=a, b=b, c=c),
                          "least squares with codes (a, b, c)")
 
-    def step(self, batch: Tensor) -> dict[str, Tensor]:
-        real = batch.chunk(self.config.d_steps)
-        for x in real:  # min_D ½E(d(x) − b)² + ½E(d(G(z)) − a)²
-            loss_d = self.discriminator_step(x)
-        loss_g = self.generator_step(real[-1])  # min_G ½E(d(G(z)) − c)²
-        return {"loss_d": loss_d, "loss_g": loss_g}

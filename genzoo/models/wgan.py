@@ -102,21 +102,16 @@ class WGAN(AdversarialModel):
             return x.new_zeros(())
         return self.config.gp_weight * gradient_penalty(self.d, x, fake)
 
-    def critic_step(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """One critic update on a real batch x and detached fakes; returns (loss, E f(x) − E f(x̃))."""
-        with torch.no_grad():
-            fake = self.G(self.prior(x.shape[0]))  # detached from G
+    def discriminator_loss(self, x: Tensor, fake: Tensor, c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:
+        """The critic's loss on a real batch and detached fakes, plus E f(x) − E f(x̃) as ``critic_gap``."""
         d_real, d_fake = self.d(x), self.d(fake)
         loss = self.objective(d_real, d_fake).discriminator + self.critic_penalty(x, fake)
-        self.update(self.opt_d, loss)
-        self.clip_critic()
-        return loss.detach(), (d_real.mean() - d_fake.mean()).detach()
+        return loss, {"critic_gap": (d_real.mean() - d_fake.mean()).detach()}
 
-    def step(self, batch: Tensor) -> dict[str, Tensor]:
-        for x in batch.chunk(self.config.d_steps):  # for t = 0, ..., n_critic − 1
-            loss_d, gap = self.critic_step(x)
-        loss_g = self.generator_step(x)  # θ ← θ − α ∇_θ(−E f_w(g_θ(z)))
-        return {"loss_d": loss_d, "loss_g": loss_g, "critic_gap": gap}
+    def after_discriminator_update(self) -> None:
+        self.clip_critic()  # w ← clip(w, −c, c)
+
+    # step: AdversarialModel.step — n_critic = d_steps critic updates, then θ ← θ − α ∇_θ(−E f_w(g_θ(z)))
 
 
 @register_model("wgan-gp")
