@@ -121,3 +121,58 @@ def build_decoder(arch: str, in_dim: int, shape: tuple[int, ...], n_params: int,
         return ConvDecoder(in_dim, shape, n_params * shape[0], width, hidden, activation)  # type: ignore[arg-type]
     _activation(activation)
     return MLP(in_dim, n_params * math.prod(shape), hidden, depth, activation)
+
+
+class ResBlock(nn.Module):
+    """x + Conv1×1(act(Conv3×3(act(x)))) — the VQ-VAE paper's residual block."""
+
+    def __init__(self, ch: int, activation: str = "relu") -> None:
+        super().__init__()
+        self.net = nn.Sequential(_activation(activation), nn.Conv2d(ch, ch, 3, 1, 1), _activation(activation), nn.Conv2d(ch, ch, 1))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.net(x)
+
+
+def _sizes(size: int, downsample: int) -> list[int]:
+    sizes = [size]
+    for _ in range(downsample):
+        sizes.append((sizes[-1] + 1) // 2)
+    return sizes
+
+
+class ConvMapEncoder(nn.Module):
+    """Image → a spatial map of ``dim``-vectors: ``downsample`` stride-2 convs, a residual block, 1×1 conv."""
+
+    def __init__(self, shape: tuple[int, int, int], dim: int, width: int = 32, downsample: int = 2, activation: str = "relu") -> None:
+        super().__init__()
+        c = shape[0]
+        layers: list[nn.Module] = []
+        ch = c
+        for i in range(downsample):
+            layers += [nn.Conv2d(ch, width, 3, 2, 1), _activation(activation)]
+            ch = width
+        layers += [nn.Conv2d(ch, width, 3, 1, 1), ResBlock(width, activation), _activation(activation), nn.Conv2d(width, dim, 1)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class ConvMapDecoder(nn.Module):
+    """A ``dim``-vector map → image parameters: 1×1 conv, a residual block, nearest-upsample + conv ×
+    ``downsample`` back to H × W exactly, 3×3 conv to ``out_channels``."""
+
+    def __init__(self, dim: int, shape: tuple[int, int, int], out_channels: int, width: int = 32, downsample: int = 2,
+                 activation: str = "relu") -> None:
+        super().__init__()
+        _, h, w = shape
+        hs, ws = _sizes(h, downsample), _sizes(w, downsample)
+        layers: list[nn.Module] = [nn.Conv2d(dim, width, 3, 1, 1), ResBlock(width, activation)]
+        for i in reversed(range(downsample)):
+            layers += [nn.Upsample(size=(hs[i], ws[i]), mode="nearest"), nn.Conv2d(width, width, 3, 1, 1), _activation(activation)]
+        layers.append(nn.Conv2d(width, out_channels, 3, 1, 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z)
