@@ -1,0 +1,413 @@
+"""Restricted Boltzmann machine (Smolensky 1986; Hinton 2002) trained by CD-k or persistent CD.
+
+Energy, with the conventions of Hinton's practical guide (2010, §13) for Gaussian units
+(visible standard deviations σ_i, hidden Gaussian units of unit variance):
+
+    E(v, h) = Σ_i e_v(v_i) + Σ_j e_h(h_j) − Σ_ij (v_i/σ_i) W_ij h_j
+    e_v(v_i) = −a_i v_i (bernoulli)        or  (v_i − a_i)² / (2σ_i²)  (gaussian)
+    e_h(h_j) = −b_j h_j (bernoulli)        or  (h_j − b_j)² / 2        (gaussian)
+
+(σ_i = 1 for Bernoulli visibles; the B-B case is the slides' Φ(v, h) = −Σ a_i v_i − Σ b_j h_j −
+Σ W_ij v_i h_j). No edges inside a layer, so the conditionals factorise:
+
+    p(h_j = 1 | v) = σ(b_j + Σ_i (v_i/σ_i) W_ij)        or  h_j | v ~ N(b_j + Σ_i (v_i/σ_i) W_ij, 1)
+    p(v_i = 1 | h) = σ(a_i + Σ_j W_ij h_j)                or  v_i | h ~ N(a_i + σ_i Σ_j W_ij h_j, σ_i²)
+
+and the free energy F(v) = −log Σ_h e^{−E(v,h)} is closed-form (softplus for Bernoulli hidden
+units, a Gaussian integral for Gaussian ones). The log-likelihood gradient is again data minus
+model statistics,
+
+    ∂ log p(v) / ∂W_ij = ⟨(v_i/σ_i) h_j⟩_data − ⟨(v_i/σ_i) h_j⟩_model,
+
+and contrastive divergence (Hinton 2002) replaces the model average by k steps of block Gibbs
+sampling. One update (the guide's recipe; ``training = "pcd"`` is Tieleman 2008):
+
+    v⁰ = data;  μ⁰ = E[h | v⁰]                                   # data statistics use probabilities
+    h ← sample of p(h | v⁰)  (cd)   or  the persistent chains' h  (pcd)
+    repeat k times:  v ~ p(v | h);  h ~ p(h | v)                 # block Gibbs
+    v⁻ = E[v | h_{k−1}] (negative_visible = "mean") or the sample v;  μ⁻ = E[h | v⁻]
+    pcd: chains ← the last h sample (the chain itself never sees the mean-field v⁻)
+    ΔW = m ΔW + η (⟨(v⁰/σ) μ⁰ᵀ⟩ − ⟨(v⁻/σ) μ⁻ᵀ⟩ − λ W);  W ← W + ΔW      (likewise a, b; no decay)
+
+Defaults (Hinton's guide 2010 and the MNIST code of Hinton & Salakhutdinov 2006): W ~ N(0, 0.01²),
+a_i = log p̂_i/(1 − p̂_i) from the data (here: the first minibatch), b = 0; η = 0.1 for
+Bernoulli–Bernoulli and 0.001 as soon as a layer is Gaussian (the guide: one to two orders of
+magnitude smaller); momentum 0.5, then 0.9 after ``momentum_switch`` = 2500 updates (the code
+switches after 5 epochs of 500 minibatches); weight decay λ = 1e-4 on W only (the guide's range
+is 1e-2 … 1e-5); CD-1; 500 hidden units (Salakhutdinov & Murray 2008's MNIST RBMs). The learning
+rate is constant unless ``lr_decay_steps`` is set (then it falls linearly to 0, as in Tieleman
+2008). torch's SGD folds η into the momentum buffer after the step (v = m v + g; θ −= η v),
+which equals the guide's ΔW = m ΔW + η g while η is constant. Gaussian visible σ: fixed at
+``sigma`` = 1 (the guide's advice: standardise the data) or learned (``learn_sigma``, as log σ_i).
+
+Likelihoods (all in nats):
+
+* ``log_prob`` — exact: log Z by enumerating the smaller binary layer (chunked, float64) up to
+  2^``max_enumeration_bits`` = 2^20 states, or in closed form for Gaussian–Gaussian; a larger
+  model has ``log_prob = None`` and ``log_partition("exact")`` refuses, naming the size.
+* ``log_prob_estimate`` — AIS (S&M 2008: base-rate model from the training data's visible
+  marginals, 14 500 β, 100 runs): (values, standard error of log Ẑ). Bernoulli hidden units only.
+* ``pseudo_log_likelihood`` — an extra, *not a likelihood*: Σ_i log p(v_i | v_∖i) (the quantity
+  scikit-learn's BernoulliRBM reports, there approximated by flipping one random bit).
+
+Bad input: Bernoulli visible units on non-binary data are refused with a one-line error naming a
+bad value; nothing is binarised silently (binarised data sets exist: ``binarized_mnist``,
+``binary_digits``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from genzoo.config import check
+from genzoo.errors import GenzooError
+from genzoo.models.base import DataSpec, Model, register_model
+from genzoo.models.bm import binary_rows
+from genzoo.sampling.ais import AISResult, AnnealedImportanceSampling, RBMPath, SM2008_BETAS, SM2008_RUNS
+from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_feasible, log_sum_states
+from genzoo.sampling.gibbs import BlockGibbs, Uniform, bernoulli
+from genzoo.sampling.persistent import PersistentChains
+
+HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+
+
+@dataclass
+class RBMConfig:
+    """Hinton's practical guide (2010) defaults; 500 hidden units as Salakhutdinov & Murray (2008)."""
+
+    n_hidden: int = 500
+    visible: Literal["bernoulli", "gaussian"] = "bernoulli"
+    hidden: Literal["bernoulli", "gaussian"] = "bernoulli"
+    training: Literal["cd", "pcd"] = "cd"
+    k: int = 1  # Gibbs steps of CD-k / PCD-k
+    lr: float | None = None  # None: 0.1 for Bernoulli–Bernoulli, 0.001 with a Gaussian layer
+    momentum_initial: float = 0.5
+    momentum_final: float = 0.9
+    momentum_switch: int = 2500  # updates before the momentum rises
+    weight_decay: float = 1e-4  # L2 on W only
+    lr_decay_steps: int | None = None  # linear decay of η to 0 over this many updates
+    init_std: float = 0.01
+    visible_bias_init: Literal["data", "zero"] = "data"
+    negative_visible: Literal["mean", "sample"] = "mean"
+    n_chains: int = 100  # persistent chains (pcd)
+    sigma: float = 1.0  # visible σ for Gaussian visible units
+    learn_sigma: bool = False
+    sample_burn_in: int = 1000  # Gibbs steps of sample(n)'s chains, started from the base-rate model
+    max_enumeration_bits: int = MAX_ENUMERATION_BITS
+    ais_betas: int = SM2008_BETAS
+    ais_runs: int = SM2008_RUNS
+
+    def __post_init__(self) -> None:
+        check(self.n_hidden >= 1, "n_hidden", self.n_hidden, "must be ≥ 1")
+        check(self.k >= 1, "k", self.k, "must be ≥ 1")
+        check(self.lr is None or self.lr > 0, "lr", self.lr, "must be > 0")
+        check(0 <= self.momentum_initial < 1, "momentum_initial", self.momentum_initial, "must be in [0, 1)")
+        check(0 <= self.momentum_final < 1, "momentum_final", self.momentum_final, "must be in [0, 1)")
+        check(self.momentum_switch >= 0, "momentum_switch", self.momentum_switch, "must be ≥ 0")
+        check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be ≥ 0")
+        check(self.lr_decay_steps is None or self.lr_decay_steps >= 1, "lr_decay_steps", self.lr_decay_steps, "must be ≥ 1")
+        check(self.init_std > 0, "init_std", self.init_std, "must be > 0")
+        check(self.n_chains >= 1, "n_chains", self.n_chains, "must be ≥ 1")
+        check(self.sigma > 0, "sigma", self.sigma, "must be > 0")
+        check(self.sample_burn_in >= 1, "sample_burn_in", self.sample_burn_in, "must be ≥ 1")
+        check(1 <= self.max_enumeration_bits <= 30, "max_enumeration_bits", self.max_enumeration_bits, "must be in 1..30")
+        check(self.ais_betas >= 3, "ais_betas", self.ais_betas, "must be ≥ 3")
+        check(self.ais_runs >= 2, "ais_runs", self.ais_runs, "must be ≥ 2")
+
+    @property
+    def learning_rate(self) -> float:
+        if self.lr is not None:
+            return self.lr
+        return 0.1 if self.visible == self.hidden == "bernoulli" else 0.001
+
+
+@register_model("rbm")
+class RBM(Model):
+    """Restricted Boltzmann machine, Bernoulli/Gaussian visible × Bernoulli/Gaussian hidden, CD-k or PCD (Hinton 2002; Tieleman 2008)."""
+
+    Config = RBMConfig
+    contract_overrides = {"n_hidden": 8, "n_chains": 16, "sample_burn_in": 20, "ais_betas": 60, "ais_runs": 8}
+    contract_data = {"images": ("binary_digits", {}), "points": ("bars_stripes", {"n": 200, "n_test": 100})}
+
+    def __init__(self, config: RBMConfig, data: DataSpec) -> None:
+        super().__init__(config, data)
+        D, H = data.dim, config.n_hidden
+        self.D, self.H = D, H
+        self.W = nn.Parameter(torch.randn(D, H) * config.init_std)
+        self.a = nn.Parameter(torch.zeros(D))  # visible biases (means for Gaussian units)
+        self.b = nn.Parameter(torch.zeros(H))
+        self.log_sigma = nn.Parameter(torch.full((D,), math.log(config.sigma)), requires_grad=config.learn_sigma)
+        self.chains = PersistentChains(config.n_chains, (H,))
+        self.register_buffer("t", torch.zeros((), dtype=torch.long))  # updates done
+        # running statistics of the training data's visible units: the AIS base-rate model
+        self.register_buffer("data_count", torch.zeros((), dtype=torch.float64))
+        self.register_buffer("data_sum", torch.zeros(D, dtype=torch.float64))
+        self.register_buffer("data_sq", torch.zeros(D, dtype=torch.float64))
+        params = [{"params": [self.W], "weight_decay": config.weight_decay}, {"params": [self.a, self.b], "weight_decay": 0.0}]
+        if config.learn_sigma:
+            params.append({"params": [self.log_sigma], "weight_decay": 0.0})
+        self.opt = torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum_initial)
+        self.gibbs = BlockGibbs(self.sample_h, self.sample_v)
+        self.uniform: Uniform | None = None  # source of U[0,1) for Bernoulli draws (tests inject numpy's)
+        if not self.exact_feasible:
+            self.log_prob = None  # type: ignore[assignment]  # too large to enumerate: use log_prob_estimate
+        if config.hidden != "bernoulli":
+            self.log_prob_estimate = None  # type: ignore[assignment]  # the AIS path needs Bernoulli hidden units
+
+    def optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        return {"sgd": self.opt}
+
+    @property
+    def sigma(self) -> Tensor:
+        return self.log_sigma.exp() if self.config.visible == "gaussian" else torch.ones_like(self.log_sigma)
+
+    # ---- conditionals ----------------------------------------------------------------------------
+    def hidden_input(self, v: Tensor) -> Tensor:
+        """b_j + Σ_i (v_i/σ_i) W_ij."""
+        return self.b + (v / self.sigma) @ self.W
+
+    def mean_h(self, v: Tensor) -> Tensor:
+        x = self.hidden_input(v)
+        return torch.sigmoid(x) if self.config.hidden == "bernoulli" else x
+
+    def mean_v(self, h: Tensor) -> Tensor:
+        drive = h @ self.W.T
+        return torch.sigmoid(self.a + drive) if self.config.visible == "bernoulli" else self.a + self.sigma * drive
+
+    def sample_h(self, v: Tensor) -> tuple[Tensor, Tensor]:
+        """(h ~ p(h|v), E[h|v])."""
+        mean = self.mean_h(v)
+        if self.config.hidden == "bernoulli":
+            return bernoulli(mean, self.uniform), mean
+        return mean + torch.randn_like(mean), mean
+
+    def sample_v(self, h: Tensor) -> tuple[Tensor, Tensor]:
+        """(v ~ p(v|h), E[v|h])."""
+        mean = self.mean_v(h)
+        if self.config.visible == "bernoulli":
+            return bernoulli(mean, self.uniform), mean
+        return mean + self.sigma * torch.randn_like(mean), mean
+
+    # ---- energies --------------------------------------------------------------------------------
+    def _visible_energy(self, v: Tensor) -> Tensor:
+        if self.config.visible == "bernoulli":
+            return -(v @ self.a)
+        return (((v - self.a) / self.sigma) ** 2).sum(-1) / 2
+
+    def joint_energy(self, v: Tensor, h: Tensor) -> Tensor:
+        """E(v, h) for rows v (N, D), h (N, H)."""
+        e_h = -(h @ self.b) if self.config.hidden == "bernoulli" else ((h - self.b) ** 2).sum(-1) / 2
+        return self._visible_energy(v) + e_h - (((v / self.sigma) @ self.W) * h).sum(-1)
+
+    def free_energy(self, v: Tensor) -> Tensor:
+        """F(v) = −log Σ_h e^{−E(v,h)} (an integral for Gaussian hidden units), shape (N,)."""
+        x = self.hidden_input(v)
+        if self.config.hidden == "bernoulli":
+            hidden = F.softplus(x).sum(-1)
+        else:  # ∫ exp(−(h−b)²/2 + h c) dh = √(2π) exp(b c + c²/2),  c = x − b
+            hidden = ((x**2 - self.b**2) / 2 + HALF_LOG_2PI).sum(-1)
+        return self._visible_energy(v) - hidden
+
+    def hidden_free_energy(self, h: Tensor) -> Tensor:
+        """F(h) = −log Σ_v e^{−E(v,h)} (an integral for Gaussian visible units), shape (N,)."""
+        e_h = -(h @ self.b) if self.config.hidden == "bernoulli" else ((h - self.b) ** 2).sum(-1) / 2
+        drive = h @ self.W.T
+        if self.config.visible == "bernoulli":
+            visible = F.softplus(self.a + drive).sum(-1)
+        else:  # ∫ exp(−(v−a)²/(2σ²) + (v/σ) d) dv = σ√(2π) exp(a d/σ + d²/2)
+            visible = (self.a * drive / self.sigma + drive**2 / 2 + self.log_sigma + HALF_LOG_2PI).sum(-1)
+        return e_h - visible
+
+    def energy(self, x: Tensor) -> Tensor:
+        """The free energy F(v): p(v) ∝ exp(−F(v)), shape (N,)."""
+        return self.free_energy(self._rows(x))
+
+    def _rows(self, x: Tensor) -> Tensor:
+        if self.config.visible == "bernoulli":
+            return binary_rows(x, self.name).to(self.W.dtype)
+        return x.reshape(x.shape[0], -1).to(self.W.dtype)
+
+    # ---- partition function ------------------------------------------------------------------------
+    @property
+    def enumerated_layer(self) -> str | None:
+        """The binary layer whose states an exact log Z sums over (None: closed form or none)."""
+        c = self.config
+        if c.visible == "gaussian" and c.hidden == "gaussian":
+            return None
+        if c.visible == "bernoulli" and c.hidden == "bernoulli":
+            return "visible" if self.D < self.H else "hidden"
+        return "visible" if c.visible == "bernoulli" else "hidden"
+
+    @property
+    def exact_feasible(self) -> bool:
+        layer = self.enumerated_layer
+        return layer is None or (self.D if layer == "visible" else self.H) <= self.config.max_enumeration_bits
+
+    @torch.no_grad()
+    def log_partition(self, method: Literal["exact", "ais"] = "exact") -> Tensor:
+        """log Z: ``"exact"`` (enumeration or closed form; refuses beyond the feasible size) or ``"ais"`` (an estimate)."""
+        if method == "ais":
+            return torch.tensor(self.ais().log_z, dtype=torch.float64)
+        layer = self.enumerated_layer
+        if layer is None:
+            return self._gaussian_log_partition()
+        n = self.D if layer == "visible" else self.H
+        check_feasible(n, f"{layer} units", self.config.max_enumeration_bits)
+        fn = (lambda s: -self.free_energy(s).double()) if layer == "visible" else (lambda s: -self.hidden_free_energy(s).double())
+        return log_sum_states(n, fn, dtype=self.W.dtype, device=self.W.device)
+
+    def _gaussian_log_partition(self) -> Tensor:
+        """Gaussian–Gaussian: with u = v/σ the joint is Gaussian with precision J = [[I, −W], [−Wᵀ, I]]."""
+        W = self.W.double()
+        D, H = W.shape
+        J = torch.eye(D + H, dtype=torch.float64, device=W.device)
+        J[:D, D:], J[D:, :D] = -W, -W.T
+        L, info = torch.linalg.cholesky_ex(J)
+        if int(info) != 0:
+            smax = float(torch.linalg.matrix_norm(W, ord=2))
+            raise GenzooError(f"Gaussian–Gaussian RBM is improper (Z = ∞): W's largest singular value {smax:.4g} must be < 1")
+        c = torch.cat([(self.a / self.sigma).double(), self.b.double()])
+        quad = c @ torch.cholesky_solve(c.unsqueeze(1), L).squeeze(1)
+        logdet = 2 * torch.log(torch.diagonal(L)).sum()
+        return self.log_sigma.double().sum() + (D + H) * HALF_LOG_2PI - logdet / 2 + quad / 2 - (c @ c) / 2
+
+    def log_prob(self, x: Tensor) -> Tensor:
+        """Exact log p(v) = −F(v) − log Z (nats; a density for Gaussian visibles), shape (N,)."""
+        with torch.no_grad():
+            return -self.energy(x).double() - self.log_partition("exact")
+
+    # ---- AIS ------------------------------------------------------------------------------------------
+    def annealing_path(self) -> RBMPath:
+        """S&M 2008's path from the base-rate model (the training data's visible marginals seen so far) to this RBM."""
+        if self.config.hidden != "bernoulli":
+            raise GenzooError("AIS is implemented for Bernoulli hidden units; this RBM has hidden=gaussian")
+        n = float(self.data_count)
+        if self.config.visible == "bernoulli":  # add-one smoothing keeps the base-rate logits finite
+            mean = (self.data_sum + 1) / (n + 2)
+            return RBMPath("bernoulli", self.a, self.b, self.W, self.sigma, mean)
+        mean = self.data_sum / n if n else torch.zeros_like(self.data_sum)
+        var = (self.data_sq / n - mean**2).clamp_min(1e-6) if n else torch.ones_like(self.data_sum)
+        return RBMPath("gaussian", self.a, self.b, self.W, self.sigma, mean, var.sqrt())
+
+    @torch.no_grad()
+    def ais(self, betas: int | None = None, runs: int | None = None) -> AISResult:
+        """Forward AIS estimate of log Z (underestimates on average)."""
+        return AnnealedImportanceSampling(betas or self.config.ais_betas, runs or self.config.ais_runs).log_partition(self.annealing_path())
+
+    @torch.no_grad()
+    def reverse_ais(self, betas: int | None = None, runs: int | None = None) -> tuple[AISResult, bool]:
+        """Reverse AIS estimate of log Z (overestimates on average when its start samples are exact).
+
+        Returns (result, exact_start): the start samples are exact (hidden layer enumerated) when
+        H ≤ max_enumeration_bits, otherwise draws of ``sample`` after ``sample_burn_in`` Gibbs steps.
+        """
+        path = self.annealing_path()
+        runs = runs or self.config.ais_runs
+        exact = self.H <= self.config.max_enumeration_bits
+        start = path.exact_samples(runs, self.config.max_enumeration_bits) if exact else self.sample(runs).reshape(runs, -1)
+        return AnnealedImportanceSampling(betas or self.config.ais_betas, runs).reverse_log_partition(path, start), exact
+
+    def log_prob_estimate(self, x: Tensor, betas: int | None = None, runs: int | None = None) -> tuple[Tensor, float]:
+        """AIS estimate of log p(v) = −F(v) − log Ẑ: (values (N,), standard error of log Ẑ)."""
+        with torch.no_grad():
+            result = self.ais(betas, runs)
+            return -self.energy(x).double() - result.log_z, result.log_z_std
+
+    @torch.no_grad()
+    def pseudo_log_likelihood(self, x: Tensor) -> Tensor:
+        """NOT a likelihood: Σ_i log p(v_i | v_∖i) = Σ_i log σ(F(v with bit i flipped) − F(v)) (Bernoulli visibles)."""
+        if self.config.visible != "bernoulli":
+            raise GenzooError("pseudo_log_likelihood needs Bernoulli visible units")
+        v = self._rows(x)
+        f = self.free_energy(v)
+        total = torch.zeros(v.shape[0], dtype=torch.float64, device=v.device)
+        for i in range(self.D):
+            flipped = v.clone()
+            flipped[:, i] = 1 - flipped[:, i]
+            total += F.logsigmoid(self.free_energy(flipped) - f).double()
+        return total
+
+    # ---- learning ---------------------------------------------------------------------------------------
+    def _statistics(self, v: Tensor, h_mean: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """Sufficient statistics (∂(−E)/∂W, ∂/∂a, ∂/∂b, ∂/∂log σ) averaged over rows, with E[h|v] for h."""
+        u = v / self.sigma
+        w = u.T @ h_mean / v.shape[0]
+        if self.config.visible == "bernoulli":
+            a = v.mean(0)
+        else:
+            a = ((v - self.a) / self.sigma**2).mean(0)
+        b = h_mean.mean(0) if self.config.hidden == "bernoulli" else (h_mean - self.b).mean(0)
+        s = (((v - self.a) / self.sigma) ** 2 - u * (h_mean @ self.W.T)).mean(0)
+        return w, a, b, s
+
+    @torch.no_grad()
+    def _first_batch(self, v: Tensor) -> None:
+        if self.config.visible_bias_init == "data":
+            if self.config.visible == "bernoulli":
+                p = v.mean(0).clamp(1e-3, 1 - 1e-3)
+                self.a.copy_(torch.log(p) - torch.log1p(-p))  # the guide's log p̂/(1 − p̂)
+            else:
+                self.a.copy_(v.mean(0))
+
+    def _schedule(self) -> None:
+        c, t = self.config, int(self.t)
+        lr = c.learning_rate * (max(0.0, 1 - t / c.lr_decay_steps) if c.lr_decay_steps else 1.0)
+        momentum = c.momentum_initial if t < c.momentum_switch else c.momentum_final
+        for group in self.opt.param_groups:
+            group["lr"], group["momentum"] = lr, momentum
+
+    def step(self, batch: Tensor) -> dict[str, Tensor]:
+        v0 = self._rows(batch)
+        with torch.no_grad():
+            if int(self.t) == 0:
+                self._first_batch(v0)
+            self.data_count += v0.shape[0]
+            self.data_sum += v0.sum(0).double()
+            self.data_sq += (v0.double() ** 2).sum(0)
+            mu0 = self.mean_h(v0)  # positive phase: probabilities, not samples
+            if self.config.training == "cd":
+                h, _ = self.sample_h(v0)
+            else:
+                if not bool(self.chains.started):
+                    self.chains.start(self.sample_h(v0[torch.arange(self.chains.n_chains) % v0.shape[0]])[0])
+                h = self.chains.state
+            v, v_mean, h, _ = self.gibbs.from_hidden(h, self.config.k)
+            v_neg = v_mean if self.config.negative_visible == "mean" else v
+            mu_neg = self.mean_h(v_neg)
+            if self.config.training == "pcd":
+                self.chains.start(h)  # the chain continues from its own last sample h ~ p(h | v)
+            pos, neg = self._statistics(v0, mu0), self._statistics(v_neg, mu_neg)
+            self._schedule()
+            self.opt.zero_grad(set_to_none=False)
+            for p, plus, minus in zip((self.W, self.a, self.b, self.log_sigma), pos, neg):
+                if p.requires_grad:
+                    p.grad = -(plus - minus)  # the optimiser descends −log L
+            self.opt.step()
+            self.t += 1
+            recon = self.mean_v(mu0)
+            return {
+                "recon_error": ((v0 - recon) ** 2).sum(-1).mean(),
+                "free_energy_gap": (self.free_energy(v0).mean() - self.free_energy(v_neg).mean()),
+            }
+
+    @torch.no_grad()
+    def gibbs_chain(self, n: int, steps: int) -> tuple[Tensor, Tensor]:
+        """n chains started from the base-rate model, ``steps`` block-Gibbs steps: (last v samples, E[v | last h])."""
+        if self.config.hidden == "bernoulli":
+            v = self.annealing_path().base_sample(n).to(self.W)
+        else:
+            v = torch.bernoulli(torch.full((n, self.D), 0.5)).to(self.W) if self.config.visible == "bernoulli" else torch.randn(n, self.D).to(self.W)
+        v, v_mean, _, _ = self.gibbs.from_visible(v, steps)
+        return v, v_mean
+
+    @torch.no_grad()
+    def sample(self, n: int) -> Tensor:
+        """n draws of v after ``sample_burn_in`` block-Gibbs steps from the base-rate model."""
+        v, _ = self.gibbs_chain(n, self.config.sample_burn_in)
+        return v.reshape(n, *self.data.shape)

@@ -1,0 +1,70 @@
+"""AIS (S&M 2008 path) against exact log Z of small RBMs; reverse AIS lands on the other side."""
+
+import pytest
+import torch
+
+from genzoo.data import load
+from genzoo.models.base import MODELS, DataSpec
+from genzoo.sampling.ais import SM2008_BETAS, sm2008_betas
+
+
+def test_sm2008_schedule():
+    b = sm2008_betas()
+    assert SM2008_BETAS == 14_500 and b.numel() == 14_501
+    assert b[0] == 0 and b[-1] == 1 and bool((b[1:] > b[:-1]).all())
+    steps = (b[1:] - b[:-1]).double()
+    # 1e-3 on [0, 0.5], 1e-4 on [0.5, 0.9], 1e-5 on [0.9, 1]
+    assert torch.allclose(steps[:500], torch.full((500,), 1e-3, dtype=torch.float64))
+    assert torch.allclose(steps[500:4500], torch.full((4000,), 1e-4, dtype=torch.float64))
+    assert torch.allclose(steps[4500:], torch.full((10000,), 1e-5, dtype=torch.float64))
+
+
+def _trained_rbm(n_hidden: int, visible: str = "bernoulli", seed: int = 0):
+    torch.manual_seed(seed)
+    R = MODELS.get("rbm")
+    if visible == "bernoulli":
+        ds = load("binary_digits")
+        cfg = R.Config(n_hidden=n_hidden, momentum_switch=100)
+    else:
+        ds = load("ring8", n=2000)
+        cfg = R.Config(n_hidden=n_hidden, visible="gaussian", lr=0.01, sigma=0.3, momentum_switch=100)
+    model = R(cfg, DataSpec.of(ds))
+    x = ds.x.reshape(len(ds.x), -1)
+    for _ in range(300):
+        model.step(x[torch.randint(len(x), (50,))])
+    return model
+
+
+@pytest.mark.parametrize("n_hidden", [16])
+def test_ais_within_its_error_of_exact_log_z_and_reverse_on_the_other_side(n_hidden):
+    model = _trained_rbm(n_hidden)
+    exact = float(model.log_partition("exact"))  # 2^16 hidden states enumerated
+    torch.manual_seed(1)
+    fwd = model.ais(betas=500, runs=100)
+    rev, exact_start = model.reverse_ais(betas=500, runs=100)
+    assert exact_start
+    assert abs(fwd.log_z - exact) < 3 * fwd.log_z_std + 1e-3
+    assert abs(rev.log_z - exact) < 3 * rev.log_z_std + 1e-3
+    assert fwd.low < exact < fwd.high or abs(fwd.log_z - exact) < 3 * fwd.log_z_std
+    # the sandwich: mean log-weight bounds lie on either side (a short schedule makes the gap visible)
+    assert fwd.log_z_bound < exact < rev.log_z_bound
+    torch.manual_seed(2)
+    short_fwd = model.ais(betas=30, runs=200)
+    short_rev, _ = model.reverse_ais(betas=30, runs=200)
+    assert short_fwd.log_z_bound < fwd.log_z_bound < exact < rev.log_z_bound < short_rev.log_z_bound
+
+
+def test_ais_gaussian_visible_path():
+    model = _trained_rbm(10, visible="gaussian")
+    exact = float(model.log_partition("exact"))
+    torch.manual_seed(0)
+    fwd = model.ais(betas=500, runs=100)
+    assert abs(fwd.log_z - exact) < 3 * fwd.log_z_std + 1e-2
+
+
+def test_log_prob_estimate_returns_values_and_error():
+    model = _trained_rbm(6)
+    x = load("binary_digits").test_x[:20]
+    values, se = model.log_prob_estimate(x, betas=300, runs=50)
+    assert values.shape == (20,) and se > 0
+    assert torch.allclose(values, model.log_prob(x), atol=6 * se + 1e-2)
