@@ -279,10 +279,19 @@ def test_report_tables_published_rows_figures_and_self_contained_html(smoke, cap
     assert "report.html" in capsys.readouterr().out
     page = _Html()
     page.feed((smoke / "report.html").read_text())
-    tables = dict((cls, rows) for cls, rows in page.tables if cls in ("ours", "published"))
-    ours, published = tables["ours"], tables["published"]
+    tables = dict((cls, rows) for cls, rows in page.tables if cls in ("ours", "published", "nulls"))
+    ours, published, nulls = tables["ours"], tables["published"], tables["nulls"]
     header = [t for t, _ in ours[0]]
     assert header[:5] == ["model", "seeds", "modes ↑", "hq_share ↑", "w1 ↓"]
+    # null baselines beside our rows, scored by the same rule over the same seeds
+    assert [r[0][0] for r in nulls[1:]] == ["data", "gaussian", "uniform-box", "uniform-circle"]
+    stored = json.loads((smoke / "summary.json").read_text())["nulls"]["ring8"]
+    bar = max(e["hq_share"] for e in stored if e["label"] != "data")
+    assert next(e for e in stored if e["label"] == "data")["hq_share"] > 0.9 > bar
+    column = header.index("HQ above every null")
+    rows = {e["label"]: e for e in json.loads((smoke / "summary.json").read_text())["rows"]}
+    for r in ours[1:]:
+        assert r[column][0] == ("yes" if rows[r[0][0]]["hq_share"] > bar else "no")
     assert [r[0][0] for r in ours[1:]] == ["GAN (minimax)", "GAN (non-saturating)"]
     # the highlighted w1 entry is the lowest mean (w1: lower is better)
     summary = {e["label"]: e for e in json.loads((smoke / "summary.json").read_text())["rows"]}

@@ -247,3 +247,46 @@ def test_w1_exact_equals_optimal_assignment_on_a_collapsed_generator():
     cost = cdist(data.double().numpy(), blob.double().numpy())
     rows, cols = linear_sum_assignment(cost)
     assert wasserstein1_exact(data, blob) == pytest.approx(float(np.mean(cost[rows, cols])), rel=1e-9)
+
+
+# ----------------------------------------------------------------------------- null baselines
+def test_null_baselines_match_their_closed_form_high_quality_shares():
+    """Nulls scored by the suite's 3σ rule reproduce the hq_share computed by hand.
+
+    data: P(‖N(0, σ²I₂)‖ < 3σ) = 1 − e^{−9/2}; uniform box: 25 discs of radius 3σ over the box area
+    (8 + 6σ)²; uniform circle with radial noise σ: the share of angle within reach of a mode,
+    8 · 2·asin(3σ/r)/(2π) for the arc, times the radial part, bounded below and above here."""
+    import math
+
+    from genzoo import data
+    from genzoo.metrics.null_baselines import null_names, null_samples
+
+    n = 40_000
+    grid, ring = data.load("grid25", n=2000), data.load("ring8", n=2000)
+    assert null_names(grid) == ["data", "gaussian", "uniform-box"]
+    assert null_names(ring)[-1] == "uniform-circle"
+
+    def share(ds, name, seed=0):
+        x = null_samples(name, ds, n, torch.Generator().manual_seed(seed))
+        return mode_coverage(x, ds.density.means, ds.density.std)
+
+    def close(p_hat, p):  # within 4 binomial standard deviations
+        return abs(p_hat - p) < 4 * math.sqrt(p * (1 - p) / n)
+
+    assert close(share(grid, "data")["hq_share"], 1 - math.exp(-4.5))
+    sigma = 0.05
+    box = share(grid, "uniform-box")
+    assert close(box["hq_share"], 25 * math.pi * (3 * sigma) ** 2 / (8 + 6 * sigma) ** 2) and box["modes"] == 25
+    gauss = share(grid, "gaussian")  # a blob centred on the grid: the centre mode is the likeliest
+    assert gauss["counts"][12] == max(gauss["counts"]) and gauss["hq_share"] < 0.05
+    circle = share(ring, "uniform-circle")
+    arc = 8 * 2 * math.asin(3 * 0.01) / (2 * math.pi)  # angular share within 3σ of a mode (r = 1)
+    assert circle["modes"] == 8 and 0.5 * arc < circle["hq_share"] < arc
+
+
+def test_null_baselines_refuse_data_without_a_mixture():
+    from genzoo import data
+    from genzoo.metrics.null_baselines import null_names
+
+    with pytest.raises(GenzooError, match="mixture"):
+        null_names(data.load("digits"))

@@ -58,6 +58,7 @@ class SuiteResults:
     summary: list[dict[str, Any]]
     failed: list[dict[str, Any]]
     timing: dict[str, Any]
+    nulls: dict[str, list[dict[str, Any]]]
 
     @property
     def metrics(self) -> list[str]:
@@ -96,8 +97,9 @@ def load(out_dir: str | Path) -> SuiteResults:
             failed.append(json.loads(path.read_text()))
     timing_path = out / "timing.json"
     timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {"seconds": 0.0, "invocations": []}
+    nulls = suite_module.null_baselines(spec, grid, out, ident) if rows else {}
     return SuiteResults(out, spec, (out / "spec.toml").read_text(), ident, grid, rows,
-                        suite_module.summarise(rows, spec["metrics"]), failed, timing)
+                        suite_module.summarise(rows, spec["metrics"]), failed, timing, nulls)
 
 
 # ---------------------------------------------------------------------------------- numbers
@@ -132,6 +134,9 @@ def our_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[tuple[
     expected = {label: sum(1 for c in res.grid if c["label"] == label and c["data_label"] == data) for label in res.model_labels}
     best = {m: best_labels(ordered, m, res.direction(m)) for m in res.metrics}
     header = ["model", "seeds", *[f"{m} {ARROWS[res.direction(m)]}".strip() for m in res.metrics], "s / cell"]
+    bar = null_bar(res, data)
+    if bar is not None:
+        header.insert(-1, "HQ above every null")
     rows = []
     for e in ordered:
         row = [(e["label"], False), (f"{e['n_seeds']}/{expected[e['label']]}", False)]
@@ -145,9 +150,36 @@ def our_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[tuple[
             if m in e and e[f"{m}_n"] < e["n_seeds"]:
                 text += f" (n={e[m + '_n']})"
             row.append((text, e["label"] in best[m]))
+        if bar is not None:
+            row.append(("yes" if e.get("hq_share", -1.0) > bar else "no", False))
         row.append((f"{e['seconds']:.1f}", False))
         rows.append(row)
     return header, rows
+
+
+def null_bar(res: SuiteResults, data: str) -> float | None:
+    """The highest mean hq_share of the nulls that know nothing of the modes (all but ``data``)."""
+    values = [e["hq_share"] for e in res.nulls.get(data, []) if e["label"] != "data" and "hq_share" in e]
+    return max(values) if values and "hq_share" in res.metrics else None
+
+
+def null_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[str]]]:
+    """Header and rows of the null baselines of one data set (mean ± std over the suite's seeds)."""
+    from genzoo.metrics.null_baselines import NULLS
+
+    metrics = [m for m in res.metrics if any(m in e for e in res.nulls.get(data, []))]
+    header = ["null baseline", "seeds", *[f"{m} {ARROWS[res.direction(m)]}".strip() for m in metrics], "what it is"]
+    rows = []
+    for e in res.nulls.get(data, []):
+        cells = [f"{fmt(e[m])} ± {fmt(e[m + '_std'])}" if e.get(m + "_std") is not None else fmt(e.get(m))
+                 for m in metrics]
+        rows.append([e["label"], str(e["n_seeds"]), *cells, NULLS.get(e["label"], "")])
+    return header, rows
+
+
+NULL_NOTE = ("Null baselines, scored by the same rule on the same number of samples and seeds "
+             "(genzoo.metrics.null_baselines): a model whose high-quality share does not exceed theirs has "
+             "learnt nothing about where the modes are, whatever its mode count.")
 
 
 def published_table(res: SuiteResults, data: str) -> tuple[list[str], list[list[str]], list[str]]:
@@ -376,6 +408,9 @@ def render_markdown(res: SuiteResults, figures: dict[str, list[dict[str, Any]]])
         else:
             out.append("_No finished cells._")
         out.append("")
+        n_header, n_rows = null_table(res, data)
+        if n_rows:
+            out += [NULL_NOTE, "", _md_table(n_header, n_rows), ""]
         p_header, p_rows, notes = published_table(res, data)
         if p_rows:
             out += ["Published numbers (copied from the papers, not re-run; their architectures, budgets and "
@@ -468,6 +503,9 @@ def render_html(res: SuiteResults, figures: dict[str, list[dict[str, Any]]]) -> 
         header, rows = our_table(res, data)
         parts += [f"<h3>{_h(data)}</h3>", "<p>Ours (re-run under the pinned protocol below):</p>",
                   _html_table(header, rows, "ours") if rows else "<p><em>No finished cells.</em></p>"]
+        n_header, n_rows = null_table(res, data)
+        if n_rows:
+            parts += [f"<p class=\"note\">{_h(NULL_NOTE)}</p>", _html_table(n_header, n_rows, "nulls")]
         p_header, p_rows, notes = published_table(res, data)
         if p_rows:
             parts += ["<p>Published numbers (copied from the papers, not re-run; their architectures, budgets and "

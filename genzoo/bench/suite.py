@@ -535,8 +535,49 @@ def summarise(rows: list[dict[str, Any]], metrics: list[str]) -> list[dict[str, 
     return summary
 
 
+NULLS_FILE = "nulls.json"
+
+
+def null_baselines(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path, ident: dict[str, Any]) -> dict[str, Any]:
+    """Null baselines (:mod:`genzoo.metrics.null_baselines`) of every 2-D mixture data set of the spec,
+    scored like the cells (same seeds, ``train.n_eval`` samples), summarised as mean ± std over seeds.
+
+    Cached in ``OUT/nulls.json`` under the suite's identity (they depend only on the spec). Data
+    sets without a known mixture density (images) have none. Returns {data label: [summary rows]}.
+    """
+    from genzoo import data as data_module
+    from genzoo.config import _coerce
+    from genzoo.metrics.null_baselines import score_nulls
+
+    path = out_dir / NULLS_FILE
+    seeds = sorted({c["seed"] for c in grid})
+    n_eval = next((s.split("=", 1)[1] for s in grid[0]["sets"] if s.startswith("train.n_eval=")), "2500")
+    key = {"spec_sha256": ident["spec_sha256"], "quick": ident["quick"], "overrides": ident["overrides"],
+           "seeds": seeds, "n": int(_coerce("train.n_eval", n_eval, int))}
+    if path.is_file():
+        try:
+            cached = json.loads(path.read_text())
+            if cached.get("key") == key:
+                return cached["nulls"]
+        except (OSError, json.JSONDecodeError):
+            pass
+    out: dict[str, Any] = {}
+    for d in spec["data"]:
+        params = {k: v for k, v in d.items() if k not in ("name", "label")}
+        dataset = data_module.load(d["name"], **params)
+        if dataset.kind != "points" or getattr(dataset.density, "means", None) is None:
+            continue
+        rows = score_nulls(dataset, seeds, key["n"])
+        for r in rows:
+            r["label"], r["data_label"] = r["null"], data_label(d)
+        out[data_label(d)] = summarise(rows, ["modes", "hq_share", "w1"])
+    _write_json(path, {"key": key, "nulls": out})
+    return out
+
+
 def write_tables(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path, ident: dict[str, Any]) -> list[dict[str, Any]]:
     rows = finished(spec, grid, out_dir, ident["spec_sha256"])
+    nulls = null_baselines(spec, grid, out_dir, ident) if rows else {}
     metrics = list(spec["metrics"])
     with open(out_dir / "results.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["id", "label", "model", "data_label", "seed", "steps", *metrics,
@@ -546,7 +587,7 @@ def write_tables(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path
     summary = summarise(rows, metrics)
     failed = sorted(p.name.removesuffix(".failed.json") for p in (out_dir / "cells").glob("*.failed.json"))
     _write_json(out_dir / "summary.json", {**ident, "metrics": metrics, "cells": len(grid), "finished": len(rows),
-                                           "failed": failed, "rows": summary})
+                                           "failed": failed, "rows": summary, "nulls": nulls})
     with open(out_dir / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["label", "data", "n_seeds", *metrics, *[f"{m}_std" for m in metrics]])
