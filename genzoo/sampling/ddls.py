@@ -80,6 +80,7 @@ def fit_calibration(d: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor, i
         return loss
 
     opt.step(closure)
+    w = w.detach()
     a = float(w[0] / scale)
     b = float(w[1] - w[0] * mu / scale)
     return a, b
