@@ -78,7 +78,9 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise GenzooError(f"invalid value -n {args.n}: must be ≥ 1")
     model, run_config = run.load(args.run)
     torch.manual_seed(args.seed)
-    x = model.sample(args.n).cpu()
+    from genzoo.sampling.ddls import sample_run  # --sampler NAME (e.g. ddls on a GAN run)
+
+    x = sample_run(args.run, model, run_config, args.n, args.sampler, args.set).cpu()
     out = Path(args.out) if args.out else Path(args.run) / "samples" / f"sample_seed{args.seed}"
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out.with_suffix(".npy"), x.numpy())
@@ -157,6 +159,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="output path without extension (default RUN/samples/sample_seedS)")
+    s.add_argument("--sampler", help="draw with a registered sampler instead of the model's own (ddls: a GAN run)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="sampler setting (steps=100, step_size=0.01)")
     s.set_defaults(fn=_cmd_sample)
 
     s = sub.add_parser("eval", help="evaluate a trained run with every applicable metric")
