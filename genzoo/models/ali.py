@@ -22,9 +22,11 @@ every objective symmetric under (real, fake, d) → (fake, real, −d): ``minima
 ``wasserstein`` and ``hinge`` (others are refused).
 
 ALI's encoder is stochastic, ẑ = μ(x) + σ(x) ⊙ ε (reparametrised so gradients reach E); BiGAN's
-is deterministic, ẑ = E(x). The discriminator D(x, z) embeds x (DCGAN conv body for images, MLP
-for points) and z (MLP) separately and joins them in an MLP — the structure of ALI's D(x), D(z),
-D(x, z).
+is deterministic, ẑ = E(x). The discriminator D(x, z) embeds x (the configured architecture's
+discriminator with a ``hidden``-sized output: DCGAN for images, MLP for points) and z (MLP)
+separately and joins them in an MLP — the structure of ALI's D(x), D(z), D(x, z). The encoder is
+the same architecture's discriminator with a code-sized output. The schedule is the adversarial
+core's Algorithm 1; the fakes it passes around are joint pairs (G(z), z).
 
 Defaults vs the papers: ALI — Gaussian prior, stochastic encoder, Adam with β1 = 0.5 ✓;
 BiGAN — uniform prior on [−1, 1]^d, deterministic encoder, z ∈ R^50 (its MNIST setting) ✓.
@@ -45,10 +47,10 @@ from torch import Tensor, nn
 
 from genzoo.config import check
 from genzoo.errors import GenzooError
-from genzoo.losses import OBJECTIVES
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import DataSpec, register_model
-from genzoo.nn import MLP, DCGANDiscriminator
+from genzoo.nn import MLP, architectures
+from genzoo.nn.architectures import NetConfig
 
 #: Objectives whose label swap is d → −d (see the module docstring).
 SYMMETRIC_OBJECTIVES = ("minimax", "nonsaturating", "wasserstein", "hinge")
@@ -63,12 +65,10 @@ class ALIConfig(AdversarialConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.prior in ("normal", "uniform"), "prior", self.prior, "must be normal or uniform")
-
-    def check_objective(self) -> None:
-        OBJECTIVES.get(self.objective)
         check(self.objective in SYMMETRIC_OBJECTIVES, "objective", self.objective,
               f"must be one of {', '.join(SYMMETRIC_OBJECTIVES)} (the label swap of ALI/BiGAN needs a symmetric objective)")
+        check(self.prior in ("normal", "uniform"), "prior", self.prior, "must be normal or uniform")
+        check(not self.reuse_fakes, "reuse_fakes", self.reuse_fakes, "is not supported: the fakes are pairs (G(z), z)")
 
 
 @dataclass
@@ -103,26 +103,23 @@ class ALI(AdversarialModel):
     def __init__(self, config: ALIConfig, data: DataSpec) -> None:
         super().__init__(config, data)  # G, D (make_discriminator below), their optimisers
         out = 2 * config.z_dim if config.stochastic else config.z_dim
-        if config.arch == "dcgan":
-            c, h, _ = data.shape
-            self.E = DCGANDiscriminator(c, h, config.width, out)
-        else:
-            self.E = MLP(data.dim, out, config.hidden, config.depth, activation="leaky_relu")
+        self.E = architectures.discriminator(NetConfig.of(config), data.shape, out)  # the architecture's D body, z-sized head
         self.opt_g = self.make_optimizer([*self.G.parameters(), *self.E.parameters()], config.lr_g)  # G and E jointly
 
     def make_discriminator(self) -> nn.Module:
-        cfg, data = self.config, self.data
-        if cfg.arch == "dcgan":
-            c, h, _ = data.shape
-            x_net = DCGANDiscriminator(c, h, cfg.width)
-            return JointDiscriminator(x_net.body, x_net.feature_dim, cfg.z_dim, cfg.hidden)
-        x_net = nn.Sequential(MLP(data.dim, cfg.hidden, cfg.hidden, max(cfg.depth - 1, 0), activation="leaky_relu"), nn.LeakyReLU(0.2))
+        cfg = self.config
+        x_net = nn.Sequential(architectures.discriminator(NetConfig.of(cfg), self.data.shape, cfg.hidden), nn.LeakyReLU(0.2))
         return JointDiscriminator(x_net, cfg.hidden, cfg.z_dim, cfg.hidden)
 
     def prior(self, n: int) -> Tensor:
         if self.config.prior == "uniform":
             return torch.rand(n, self.config.z_dim, device=self.device) * 2 - 1
         return torch.randn(n, self.config.z_dim, device=self.device)
+
+    def fakes(self, n: int, c: Tensor | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
+        """The fake joint pair (G(z), z), z ~ p(z)."""
+        z = self.prior(n)
+        return self.G(z), z
 
     def d(self, x: Tensor, z: Tensor | None = None) -> Tensor:  # type: ignore[override]
         if z is None:
@@ -142,30 +139,24 @@ class ALI(AdversarialModel):
         mu, log_sigma = self.encoder_params(x)
         return mu if log_sigma is None else mu + log_sigma.exp() * torch.randn_like(mu)
 
-    # ---- the game ----------------------------------------------------------------------------
-    def discriminator_loss(self, x: Tensor) -> Tensor:
+    # ---- the game: the core's Algorithm 1 with joint pairs ------------------------------------
+    def discriminator_loss(self, x: Tensor, fake: tuple[Tensor, Tensor], c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:  # type: ignore[override]
+        """The objective's D loss with real pairs (x, ẑ) and fake pairs (x̃, z), all detached."""
+        x_tilde, z = fake
         with torch.no_grad():
             z_hat = self.encode_sample(x)
-            z = self.prior(x.shape[0])
-            x_tilde = self.G(z)
-        return self.objective(self.d(x, z_hat), self.d(x_tilde, z)).discriminator
+        return self.objective(self.d(x, z_hat), self.d(x_tilde, z)).discriminator, {}
 
-    def generator_encoder_loss(self, x: Tensor) -> Tensor:
-        """G's loss on d(G(z), z) plus E's label-swapped loss on −d(x, E(x))."""
-        z = self.prior(x.shape[0])
-        loss_g = self.objective(None, self.d(self.G(z), z)).generator
+    def generator_loss(self, x: Tensor, fake: tuple[Tensor, Tensor], c: Tensor | None = None) -> tuple[Tensor, dict[str, Tensor]]:  # type: ignore[override]
+        """G's loss on d(G(z), z) plus E's label-swapped loss on −d(x, E(x)) (D frozen by the core)."""
+        x_tilde, z = fake
+        loss_g = self.objective(None, self.d(x_tilde, z)).generator
         loss_e = self.objective(None, -self.d(x, self.encode_sample(x))).generator
-        return loss_g + loss_e
+        return loss_g + loss_e, {"loss_e": loss_e.detach()}
 
-    def step(self, batch: Tensor) -> dict[str, Tensor]:
-        for x in batch.chunk(self.config.d_steps):
-            loss_d = self.discriminator_loss(x)
-            self.update(self.opt_d, loss_d)
-        self.D.requires_grad_(False)
-        loss_ge = self.generator_encoder_loss(x)
-        self.update(self.opt_g, loss_ge)
-        self.D.requires_grad_(True)
-        return {"loss_d": loss_d.detach(), "loss_g": loss_ge.detach()}
+    @torch.no_grad()
+    def sample(self, n: int) -> Tensor:
+        return self.decode(self.prior(n))
 
     # ---- capabilities ----------------------------------------------------------------------
     @torch.no_grad()

@@ -41,7 +41,7 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from genzoo.config import check
 from genzoo.errors import GenzooError
