@@ -1,0 +1,35 @@
+"""The parts catalogue that ``genzoo list`` prints: samplers, estimators, observation models, architectures.
+
+Each registry entry describes itself: the first line of its docstring (or ``summary``), and for
+samplers what they apply to (``applies_to``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _first_line(obj: Any) -> str:
+    text = getattr(obj, "summary", None) or getattr(obj, "__doc__", None) or ""
+    text = text.strip()
+    return text.splitlines()[0] if text else ""
+
+
+def parts() -> list[tuple[str, list[tuple[str, str]]]]:
+    """(section heading, [(name, one line)]) for every registry of interchangeable parts."""
+    from genzoo.distributions import OBSERVATIONS
+    from genzoo.estimators import ESTIMATORS
+    from genzoo.nn import ARCHITECTURES
+    from genzoo.sampling import SAMPLERS
+
+    samplers = [(name, f"{_first_line(cls)} [applies to: {getattr(cls, 'applies_to', 'any')}]")
+                for name, cls in SAMPLERS.items()]
+    return [
+        ("samplers (MCMC and negative samplers; genzoo sample RUN --sampler NAME where it applies)", samplers),
+        ("estimators (genzoo.estimators: divergences, information, entropy)",
+         [(name, _first_line(fn)) for name, fn in ESTIMATORS.items()]),
+        ("observation models (--set observation=NAME on decoder-based models)",
+         [(name, _first_line(cls)) for name, cls in OBSERVATIONS.items()]),
+        ("architectures (--set arch=NAME on two-player models)",
+         [(name, _first_line(arch)) for name, arch in ARCHITECTURES.items()]),
+    ]
