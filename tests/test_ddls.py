@@ -122,3 +122,13 @@ def test_cli_sample_with_ddls(gan_run, tmp_path, capsys):
     assert np.load(out.with_suffix(".npy")).shape == (8, 2)
     assert cli.main(["sample", str(gan_run), "--sampler", "ddls", "--set", "steps=-2"]) == 2
     assert "steps=-2" in capsys.readouterr().err
+
+
+def test_critics_that_are_not_logits_are_calibrated():
+    model = tiny_gan("wgan-gp")
+    with pytest.raises(GenzooError, match="needs data"):
+        DDLS.from_model(model)
+    ddls = DDLS.from_model(model, DDLSConfig(steps=2, calibration_n=200), data=torch.randn(500, 2) + 2)
+    assert ddls.calibration != (1.0, 0.0) and all(math.isfinite(v) for v in ddls.calibration)
+    assert torch.isfinite(ddls.sample(16)).all()
+    assert DDLS.from_model(tiny_gan(), DDLSConfig(steps=1)).calibration == (1.0, 0.0)  # a logit needs none
