@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +23,7 @@ EXAMPLES = """examples:
   genzoo train --resume runs/gan_grid25 --set train.steps=8000
   genzoo sample runs/gan_grid25 -n 64
   genzoo eval runs/gan_grid25
+  genzoo export runs/gan_grid25
   genzoo bench dcgan-throughput
   genzoo bench smoke && genzoo report bench/smoke
 """
@@ -45,6 +48,12 @@ def _cmd_list(args: argparse.Namespace) -> int:
     print("\nbenchmarks (genzoo bench NAME):")
     for name, text in bench.describe():
         print(f"  {name:<18} {text}")
+    from genzoo.catalog import parts
+
+    for heading, rows in parts():
+        print(f"\n{heading}:")
+        for name, text in rows:
+            print(f"  {name:<18} {text}")
     return 0
 
 
@@ -61,9 +70,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
         if not args.data:
             raise GenzooError("missing --data DATA (a data set name from `genzoo list`, or a path)")
         run_config = run.resolve(args.model, args.data, args.config, args.set)
+        start = time.perf_counter()
         run_dir, metrics = run.train(run_config, args.runs, args.name)
-    print(f"run: {run_dir}")
-    print(json.dumps({k: round(v, 6) for k, v in metrics.items()}))
+        print(run.summary(run_dir, metrics, seconds=time.perf_counter() - start))
+        return 0
+    print(run.summary(run_dir, metrics))
     return 0
 
 
@@ -84,7 +95,17 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path(args.run) / "samples" / f"sample_seed{args.seed}"
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out.with_suffix(".npy"), x.numpy())
-    save_samples(x, out.with_suffix(".png"), title=f"{Path(args.run).name}: {args.n} samples")
+    log_prob = reference = limits = None
+    if x.dim() == 2:  # points: the same data overlay and axes as the run's training pictures
+        from genzoo import data
+        from genzoo.viz.plots import view_limits
+
+        dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
+        log_prob = dataset.density.log_prob if dataset.density is not None else None
+        reference = dataset.fresh(min(args.n, 2500), torch.Generator().manual_seed(0))
+        limits = view_limits(reference)
+    save_samples(x, out.with_suffix(".png"), title=f"{Path(args.run).name}: {args.n} samples",
+                 log_prob=log_prob, reference=reference, limits=limits)
     print(f"wrote {out.with_suffix('.png')} and {out.with_suffix('.npy')}")
     return 0
 
@@ -103,6 +124,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     metrics = evaluate(model, dataset, seed=args.seed, n=args.n, full=args.full)
     (Path(args.run) / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
     print(json.dumps(metrics))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from genzoo import run
+
+    print(f"wrote {run.export_weights(args.run, args.out)}")
     return 0
 
 
@@ -137,6 +165,9 @@ def parser() -> argparse.ArgumentParser:
         prog="genzoo", description="Train, sample, evaluate and compare deep generative models.",
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    from genzoo import __version__
+
+    p.add_argument("--version", action="version", version=f"genzoo {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("list", help="models, objectives, data sets and benchmarks")
@@ -171,6 +202,11 @@ def parser() -> argparse.ArgumentParser:
                    help="the full reporting protocol: FID/KID/PR on 10 000 images, Stacked-MNIST on 26 000, IWAE with K=1000")
     s.set_defaults(fn=_cmd_eval)
 
+    s = sub.add_parser("export", help="write a run's weights alone as plain safetensors (for other tools)")
+    s.add_argument("run", help="run directory")
+    s.add_argument("--out", help="output file (default RUN/weights.safetensors)")
+    s.set_defaults(fn=_cmd_export)
+
     s = sub.add_parser("bench", help="run a benchmark or experiment suite")
     s.add_argument("name", help="benchmark name (genzoo list) or a suite spec .toml")
     s.add_argument("--out", help="output directory (default bench/NAME, or bench/NAME-quick with --quick)")
@@ -193,10 +229,16 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun only rank 0 speaks
+        sys.stdout = sys.stderr = open(os.devnull, "w")
     try:
         return args.fn(args)
     except GenzooError as e:
         print(f"genzoo: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path or permission problem the commands did not foresee: still one line
+        where = f": {e.filename!r}" if e.filename else ""
+        print(f"genzoo: error: {e.strerror or e}{where}", file=sys.stderr)
         return 2
     except DivergenceError as e:
         print(f"genzoo: {e}", file=sys.stderr)

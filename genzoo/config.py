@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Mapping, TypeVar
 
 from genzoo.errors import GenzooError
+from genzoo.registry import did_you_mean
 
 C = TypeVar("C")
 
@@ -51,7 +52,10 @@ def _coerce(name: str, value: Any, tp: Any) -> Any:
     if origin is typing.Literal:
         if value in args:
             return value
-        raise GenzooError(f"invalid value {name}={value!r}; valid: {', '.join(map(str, args))}")
+        if not isinstance(value, str) and str(value) in args:  # TOML's precision = 32 for "32"
+            return str(value)
+        hint = did_you_mean(str(value), map(str, args))
+        raise GenzooError(f"invalid value {name}={value!r};{hint} valid: {', '.join(map(str, args))}")
     if origin in (tuple, list):
         if isinstance(value, str):
             text = value.strip()
@@ -118,8 +122,9 @@ def build(cls: type[C], values: Mapping[str, Any] | None = None, prefix: str = "
     types = _field_types(cls)
     unknown = sorted(set(values) - set(types))
     if unknown:
+        hint = did_you_mean(prefix + unknown[0], [prefix + k for k in types])
         raise GenzooError(
-            f"unknown config key {prefix}{unknown[0]!r}; valid: {', '.join(prefix + k for k in types)}"
+            f"unknown config key {prefix + unknown[0]!r};{hint} valid: {', '.join(prefix + k for k in types)}"
         )
     kwargs = {k: _coerce(prefix + k, v, types[k]) for k, v in values.items()}
     return cls(**kwargs)

@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Callable, Generic, Iterator, TypeVar
+import difflib
+from typing import Callable, Generic, Iterable, Iterator, TypeVar
 
 from genzoo.errors import GenzooError
 
 T = TypeVar("T")
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """`` did you mean 'x'?`` for the closest valid names (case-insensitive), or ``""``."""
+    valid = list(valid)
+    lower = {v.lower(): v for v in valid}
+    key = str(name).lower()
+    close = difflib.get_close_matches(key, list(lower), n=2, cutoff=0.6)
+    if not close and len(key) >= 2:  # an abbreviation: "bf16" for "bf16-mixed"
+        close = [v for v in lower if v.startswith(key)][:2]
+    if not close:
+        return ""
+    return " did you mean " + " or ".join(repr(lower[c]) for c in close) + "?"
 
 
 class Registry(Generic[T]):
@@ -30,7 +44,8 @@ class Registry(Generic[T]):
             return self._items[name]
         except KeyError:
             valid = ", ".join(sorted(self._items)) or "(none)"
-            raise GenzooError(f"unknown {self.kind} {name!r}; valid: {valid}") from None
+            hint = did_you_mean(name, self._items)
+            raise GenzooError(f"unknown {self.kind} {name!r};{hint} valid: {valid}") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._items

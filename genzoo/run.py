@@ -7,13 +7,21 @@ A run directory holds everything needed to continue or inspect it::
     runs/<name>/checkpoint.safetensors weights, optimisers, RNG and data-stream state
     runs/<name>/samples/step_*.png     periodic sample pictures
     runs/<name>/tensorboard/           TensorBoard events
+    runs/<name>/.lock                  held (flock) by the process training the run
+
+A run directory is created only after the whole configuration, the data and the model have
+been validated, by one atomic ``mkdir`` (two processes can never share one), and is locked while
+it trains. Damaged metadata is read into a one-line error or repaired (a half-written last line
+of metrics.jsonl is dropped on resume; stale temporary checkpoint files are removed).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import platform
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +30,18 @@ import torch
 from genzoo import config as cfg
 from genzoo import data as data_module
 from genzoo.errors import GenzooError
+from genzoo.registry import did_you_mean
 from genzoo.models import MODELS, DataSpec, Model
 from genzoo.train import distributed
-from genzoo.train.checkpoint import load_checkpoint
+from genzoo.train.checkpoint import load_checkpoint, remove_stale_temporaries
 from genzoo.train.stream import BatchStream
-from genzoo.train.trainer import CHECKPOINT, TrainConfig, Trainer, resolve_device
+from genzoo.train.trainer import (CHECKPOINT, METRICS, PICTURE, TrainConfig, Trainer, read_metrics, resolve_device,
+                                  write_text_atomic)
 
 CONFIG = "config.json"
+LOCK = ".lock"
 SECTIONS = ("model", "train", "data")
+_DEFAULT_THREADS = torch.get_num_threads()  # torch's own default, before any run changes it
 
 
 def resolve(
@@ -64,8 +76,9 @@ def resolve(
             field = key
             owners = [s for s, f in (("model", model_fields), ("train", train_fields)) if field in f]
             if not owners:
+                hint = did_you_mean(key, model_fields | train_fields)
                 raise GenzooError(
-                    f"unknown config key {key!r}; valid: {', '.join(sorted(model_fields | train_fields))} "
+                    f"unknown config key {key!r};{hint} valid: {', '.join(sorted(model_fields | train_fields))} "
                     "(or data.<param>)"
                 )
             if len(owners) > 1:
@@ -82,15 +95,17 @@ def resolve(
     }
 
 
-def _unique_dir(root: Path, stem: str) -> Path:
-    path, i = root / stem, 2
-    while path.exists():
-        path, i = root / f"{stem}-{i}", i + 1
-    return path
-
-
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(text).stem if ("/" in text or "." in text) else text)
+
+
+def check_name(name: str) -> str:
+    """A run name is one directory name: it cannot climb out of ``--runs`` or point elsewhere."""
+    if (not name or name in (".", "..") or "/" in name or "\\" in name or os.sep in name
+            or (os.altsep and os.altsep in name) or "\0" in name or name != name.strip()):
+        raise GenzooError(f"invalid --name {name!r}: a run name is a single directory name inside --runs "
+                          "(no '/', no '..', no surrounding spaces)")
+    return name
 
 
 def versions() -> dict[str, str]:
@@ -99,21 +114,99 @@ def versions() -> dict[str, str]:
     return {"genzoo": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
+class RunLock:
+    """An exclusive lock on a run directory, held while a process trains it.
+
+    ``flock`` on ``RUN/.lock``: the kernel releases it when the process dies (even by
+    ``kill -9``), so a crashed run never stays locked. A second process asking for it gets a
+    one-line :class:`GenzooError` (exit code 2) instead of racing the first.
+    """
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK
+        self._file: Any = None
+
+    def acquire(self) -> "RunLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no flock on this platform: run unlocked
+            return self
+        try:
+            f = open(self.path, "a+")
+        except OSError as e:
+            raise GenzooError(f"cannot lock run {str(self.path.parent)!r}: {e.strerror or e}") from None
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            f.seek(0)
+            holder = f.read().strip() or "?"
+            f.close()
+            raise GenzooError(f"run {str(self.path.parent)!r} is being trained by another process (pid {holder}); "
+                              "wait for it to finish, then --resume") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")
+        f.flush()
+        self._file = f
+        return self
+
+    def release(self) -> None:
+        if self._file is not None:
+            self._file.close()  # closing drops the flock
+            self._file = None
+
+    def __enter__(self) -> "RunLock":
+        return self.acquire()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release()
+
+
+def _make_root(root: Path) -> None:
+    if root.exists() and not root.is_dir():
+        raise GenzooError(f"invalid --runs {str(root)!r}: it is a file, not a directory")
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise GenzooError(f"cannot create runs directory {str(root)!r}: {e.strerror or e}") from None
+
+
+def _reserve(root: Path, name: str | None, stem: str) -> Path:
+    """Create the run directory atomically: ``mkdir`` either makes it or fails, so two processes
+    can never get the same one. A taken default name moves on to ``stem-2``, ``stem-3``, …"""
+    _make_root(root)
+    candidates = [name] if name is not None else [stem] + [f"{stem}-{i}" for i in range(2, 10_000)]
+    for candidate in candidates:
+        run_dir = root / candidate
+        try:
+            run_dir.mkdir()
+            return run_dir
+        except FileExistsError:
+            if name is not None:
+                raise GenzooError(f"run directory {str(run_dir)!r} already exists; "
+                                  "use --resume to continue it or another --name") from None
+        except OSError as e:
+            raise GenzooError(f"cannot create run directory {str(run_dir)!r}: {e.strerror or e}") from None
+    raise GenzooError(f"no free run name {stem}-N under {str(root)!r}; pass --name")
+
+
 def _on_sample(dataset: Any, train_config: TrainConfig):
     """Pictures and evaluation metrics; one draw of samples serves both."""
     from genzoo.metrics.evaluate import evaluate, n_evaluation_samples
     from genzoo.viz import save_samples
+    from genzoo.viz.plots import view_limits
 
     n_eval = n_evaluation_samples(dataset, train_config.n_eval)
     n = n_eval if dataset.kind == "points" else train_config.n_picture
-    # the same background for every picture of the run, drawn once
+    # the same background and the same axes for every picture of the run, drawn once
     log_prob = dataset.density.log_prob if dataset.density is not None else None
     reference = dataset.fresh(n, torch.Generator().manual_seed(0)) if dataset.kind == "points" else None
+    limits = view_limits(reference) if reference is not None else None
 
     def on_sample(model: Model, step: int, run_dir: Path) -> dict[str, float]:
         samples = model.sample(max(n, n_eval)).cpu()
-        save_samples(samples[:n], run_dir / "samples" / f"step_{step:07d}.png", log_prob=log_prob,
-                     reference=reference, title=f"{run_dir.name} · step {step}")
+        save_samples(samples[:n], run_dir / PICTURE.format(step=step), log_prob=log_prob,
+                     reference=reference, title=f"{run_dir.name} · step {step}", limits=limits)
         return evaluate(model, dataset, samples=samples, n=n_eval)
 
     return on_sample
@@ -129,20 +222,64 @@ def build(run_config: dict[str, Any], dataset: Any | None = None) -> tuple[Model
     return model, dataset
 
 
+def auto_threads(model: Model) -> int:
+    """genzoo's default CPU thread count for ``model`` (``threads=0``).
+
+    Every extra intra-op thread must find a free core at every operator, or the whole step waits
+    for it: on a shared machine torch's default (one thread per core) is many times slower than
+    one thread (measured on the 2-core machine under load: MLP GAN 120 → 3.3 steps/s, DCGAN
+    1.3 → 0.2 steps/s with 2 threads instead of 1; docs/speed.md). So:
+
+    * models of points data (small MLPs, whose matmuls are too small to split): 1 thread;
+    * others: the cores not already busy (cores − 1-minute load average), at least 1, at most
+      torch's default.
+    """
+    if model.data.kind == "points":
+        return 1
+    try:
+        busy = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return _DEFAULT_THREADS
+    cores = os.cpu_count() or _DEFAULT_THREADS
+    return max(1, min(_DEFAULT_THREADS, int(cores - busy + 0.5)))
+
+
+def _prepare(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Path,
+             hparams: dict[str, Any] | None = None) -> Trainer:
+    """Everything that can fail on bad input — device, threads, stream, precision — before any file is written."""
+    threads = train_config.threads or auto_threads(model)
+    torch.set_num_threads(threads)
+    device = resolve_device(train_config.device)
+    model.to(device)
+    x = dataset.x.to(device)
+    y = dataset.y.to(device) if (model.uses_labels and dataset.y is not None) else None
+    stream = BatchStream(x, y, train_config.batch_size, seed=train_config.seed + 1,
+                         rank=distributed.rank(), world_size=distributed.world_size())
+    return Trainer(model, stream, train_config, run_dir, on_sample=_on_sample(dataset, train_config), hparams=hparams)
+
+
+def _hparams(run_config: dict[str, Any]) -> dict[str, Any]:
+    flat = {"model": run_config["model"], "data": run_config["data"]["name"]}
+    flat.update({f"model.{k}": v for k, v in cfg.to_dict(run_config["model_config"]).items()})
+    flat.update({f"train.{k}": v for k, v in cfg.to_dict(run_config["train"]).items()})
+    flat.update({f"data.{k}": v for k, v in run_config["data"]["params"].items()})
+    return flat
+
+
 def train(
     run_config: dict[str, Any],
     runs_root: str | Path = "runs",
     name: str | None = None,
 ) -> tuple[Path, dict[str, float]]:
-    """Create a new run directory for ``run_config`` and train it. Returns (run_dir, last metrics)."""
+    """Create a new run directory for ``run_config`` and train it. Returns (run_dir, last metrics).
+
+    Everything is validated (data, model, device, batch size) before the directory is created;
+    the directory is reserved atomically and locked while the run trains.
+    """
     distributed.init_from_environment()
     root = Path(runs_root)
     if name is not None:
-        run_dir = root / name
-        if run_dir.exists():
-            raise GenzooError(f"run directory {str(run_dir)!r} already exists; use --resume to continue it or another --name")
-    else:
-        run_dir = _unique_dir(root, f"{run_config['model']}_{_slug(run_config['data']['name'])}")
+        check_name(name)
     dataset = data_module.load(run_config["data"]["name"], **run_config["data"]["params"])
     model, dataset = build(run_config, dataset)
     run_config["data"]["params"] = dict(dataset.params)
@@ -150,10 +287,24 @@ def train(
     run_config["versions"] = versions()
     if distributed.is_active():
         torch.manual_seed(run_config["train"].seed + distributed.rank())
+    trainer = _prepare(model, dataset, run_config["train"], root / (name or "_"), _hparams(run_config))
+    lock = RunLock(root)
     if distributed.rank() == 0:
-        run_dir.mkdir(parents=True, exist_ok=False)
-        (run_dir / CONFIG).write_text(json.dumps(serialise(run_config), indent=2) + "\n")
-    return run_dir, _fit(model, dataset, run_config["train"], run_dir, resume=False)
+        run_dir = _reserve(root, name, f"{run_config['model']}_{_slug(run_config['data']['name'])}")
+        lock = RunLock(run_dir).acquire()
+        try:
+            write_text_atomic(run_dir / CONFIG, json.dumps(serialise(run_config), indent=2) + "\n")
+        except OSError as e:
+            lock.release()
+            raise GenzooError(f"cannot write {str(run_dir / CONFIG)!r}: {e.strerror or e}") from None
+    else:
+        run_dir = None
+    run_dir = Path(distributed.broadcast_object(str(run_dir) if run_dir else None))
+    trainer.run_dir = run_dir
+    try:
+        return run_dir, trainer.fit()
+    finally:
+        lock.release()
 
 
 def serialise(run_config: dict[str, Any]) -> dict[str, Any]:
@@ -165,52 +316,87 @@ def serialise(run_config: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_config(run_dir: str | Path, sets: list[str] | None = None) -> dict[str, Any]:
-    """The resolved config of an existing run, with optional ``train.*`` overrides (e.g. more steps)."""
+    """The resolved config of an existing run, with optional ``train.*`` overrides (e.g. more steps).
+
+    A missing, unreadable or damaged ``config.json`` is a one-line :class:`GenzooError`.
+    """
     run_dir = Path(run_dir)
     path = run_dir / CONFIG
+    if not run_dir.is_dir():
+        raise GenzooError(f"run directory not found: {str(run_dir)!r}")
     if not path.is_file():
         raise GenzooError(f"not a genzoo run directory (no {CONFIG}): {str(run_dir)!r}")
-    raw = json.loads(path.read_text())
-    model_cls = MODELS.get(raw["model"])
-    train_values = dict(raw["train"])
-    for key, value in cfg.parse_sets(sets or []).items():
+    try:
+        raw = json.loads(path.read_text())
+    except OSError as e:
+        raise GenzooError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
+    except (ValueError, UnicodeDecodeError) as e:
+        raise GenzooError(f"{str(path)!r} is damaged (not valid JSON: {e})") from None
+    overrides = cfg.parse_sets(sets or [])
+    for key in overrides:
         field = key.removeprefix("train.")
         if field not in TrainConfig.__dataclass_fields__:
             raise GenzooError(f"only train.* keys can change on resume; got {key!r}")
-        train_values[field] = value
-    return {
-        **raw,
-        "model_config": cfg.build(model_cls.Config, raw["model_config"], prefix="model."),
-        "train": cfg.build(TrainConfig, train_values, prefix="train."),
-    }
+    try:
+        if not isinstance(raw, dict):
+            raise TypeError(f"expected a JSON object, got {type(raw).__name__}")
+        model_cls = MODELS.get(raw["model"])
+        train_values = dict(raw["train"])
+        train_values.update({k.removeprefix("train."): v for k, v in overrides.items()})
+        for key in ("name", "params"):
+            raw["data"][key]  # noqa: B018 - presence check
+        DataSpec.from_dict(raw["data_spec"])
+        return {
+            **raw,
+            "model_config": cfg.build(model_cls.Config, raw["model_config"], prefix="model."),
+            "train": cfg.build(TrainConfig, train_values, prefix="train."),
+        }
+    except GenzooError as e:
+        if overrides and str(e).startswith("invalid value train."):
+            raise
+        raise GenzooError(f"{str(path)!r} is damaged: {e}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        what = f"missing entry {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
+        raise GenzooError(f"{str(path)!r} is damaged ({what})") from None
+
+
+def last_metrics(run_dir: str | Path) -> dict[str, float]:
+    """The latest value of every metric in a run's ``metrics.jsonl`` (unreadable lines skipped)."""
+    out: dict[str, float] = {}
+    for record in read_metrics(Path(run_dir) / METRICS)[0]:
+        out.update({k: v for k, v in record.items() if k != "step"})
+    return out
 
 
 def resume(run_dir: str | Path, sets: list[str] | None = None) -> tuple[Path, dict[str, float]]:
-    """Continue a run from its checkpoint, bit for bit on CPU; ``sets`` may raise ``train.steps``."""
+    """Continue a run from its checkpoint, bit for bit on CPU; ``sets`` may raise ``train.steps``.
+
+    Nothing in the run directory changes unless the checkpoint fits the run: config.json is
+    rewritten (atomically) only after the whole state has been restored. A run already at its
+    step budget is left alone, with a note saying so.
+    """
     distributed.init_from_environment()
     run_dir = Path(run_dir)
     run_config = read_config(run_dir, sets)
-    if not (run_dir / CHECKPOINT).is_file():
-        raise GenzooError(f"no checkpoint to resume in {str(run_dir)!r}")
     model, dataset = build(run_config)
-    if distributed.rank() == 0:
-        (run_dir / CONFIG).write_text(json.dumps(serialise(run_config), indent=2) + "\n")
-    return run_dir, _fit(model, dataset, run_config["train"], run_dir, resume=True)
-
-
-def _fit(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Path, resume: bool) -> dict[str, float]:
-    if train_config.threads:
-        torch.set_num_threads(train_config.threads)
-    device = resolve_device(train_config.device)
-    model.to(device)
-    x = dataset.x.to(device)
-    y = dataset.y.to(device) if (model.uses_labels and dataset.y is not None) else None
-    stream = BatchStream(x, y, train_config.batch_size, seed=train_config.seed + 1,
-                         rank=distributed.rank(), world_size=distributed.world_size())
-    trainer = Trainer(model, stream, train_config, run_dir, on_sample=_on_sample(dataset, train_config))
-    if resume:
+    trainer = _prepare(model, dataset, run_config["train"], run_dir, _hparams(run_config))
+    lock = RunLock(run_dir).acquire() if distributed.rank() == 0 else RunLock(run_dir)
+    try:
+        if distributed.rank() == 0:
+            remove_stale_temporaries(run_dir / CHECKPOINT)
         trainer.resume()
-    return trainer.fit()
+        if trainer.step >= run_config["train"].steps:
+            if distributed.rank() == 0:
+                print(f"genzoo: run {str(run_dir)!r} is already at step {trainer.step} (train.steps="
+                      f"{run_config['train'].steps}); nothing to do — raise it, e.g. --set train.steps="
+                      f"{2 * max(trainer.step, 1)}", file=sys.stderr)
+            return run_dir, last_metrics(run_dir)
+        trainer.commit_resume()
+        if distributed.rank() == 0:
+            write_text_atomic(run_dir / CONFIG, json.dumps(serialise(run_config), indent=2) + "\n")
+        return run_dir, trainer.fit()
+    finally:
+        lock.release()
 
 
 def load(run_dir: str | Path, device: str = "cpu") -> tuple[Model, dict[str, Any]]:
@@ -220,6 +406,86 @@ def load(run_dir: str | Path, device: str = "cpu") -> tuple[Model, dict[str, Any
     torch.manual_seed(run_config["train"].seed)
     model = MODELS.get(run_config["model"])(run_config["model_config"], DataSpec.from_dict(run_config["data_spec"]))
     state = load_checkpoint(run_dir / CHECKPOINT, device=device)
-    model.load_state_dict(state["model"])
+    try:
+        model.load_state_dict(state["model"])
+    except (KeyError, TypeError, RuntimeError) as e:
+        detail = " ".join(str(e).split())[:300]
+        raise GenzooError(f"checkpoint {str(run_dir / CHECKPOINT)!r} does not fit this run ({type(e).__name__}: {detail})") from None
     model.to(device).eval()
     return model, run_config
+
+
+def export_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
+    """Write the model's weights alone as a plain safetensors file other tools can load.
+
+    Keys are the model's ``state_dict()`` names (e.g. ``G.deconv.0.weight``); the metadata holds
+    the run's resolved config as JSON under ``"genzoo.config"``. No optimiser, RNG or structure
+    entries: ``safetensors.torch.load_file(path)`` gives a flat ``{name: tensor}`` dict.
+    """
+    from safetensors.torch import save_file
+
+    run_dir = Path(run_dir)
+    model, run_config = load(run_dir)
+    out = Path(out) if out else run_dir / "weights.safetensors"
+    tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+    try:
+        save_file(tensors, str(out), metadata={"genzoo.config": json.dumps(serialise(run_config)), "format": "pt"})
+    except OSError as e:
+        raise GenzooError(f"cannot write {str(out)!r}: {e.strerror or e}") from None
+    return out
+
+
+#: Metrics shown first in a run's summary, with their labels; others follow by name.
+_HEADLINE = (("modes", "modes covered"), ("hq_share", "high-quality samples"), ("w1", "W1"), ("fid", "FID"),
+             ("kid", "KID"), ("precision", "precision"), ("recall", "recall"))
+
+
+def summary(run_dir: str | Path, metrics: dict[str, float], seconds: float | None = None) -> str:
+    """A few readable lines about a finished run: what was trained, its metrics, where the pictures are."""
+    run_dir = Path(run_dir)
+    try:
+        raw = json.loads((run_dir / CONFIG).read_text())
+        what = f"{raw['model']} on {Path(raw['data']['name']).name}"
+    except (OSError, ValueError, KeyError, TypeError):
+        raw, what = {}, run_dir.name
+    records = read_metrics(run_dir / METRICS)[0]
+    step = int(records[-1]["step"]) if records else 0
+    head = f"trained {what} for {step} steps"
+    if seconds is not None:
+        head += f" in {seconds:.0f} s" if seconds >= 10 else f" in {seconds:.1f} s"
+    lines = [head, f"  run:       {run_dir}"]
+    shown = []
+    for key, label in _HEADLINE:
+        if key not in metrics:
+            continue
+        value = metrics[key]
+        if key == "modes":
+            total = _mode_count(raw)
+            shown.append(f"{label} {value:.0f}" + (f" of {total}" if total else ""))
+        elif key == "hq_share":
+            shown.append(f"{label} {100 * value:.1f} %")
+        else:
+            shown.append(f"{label} {value:.4g}")
+    if shown:
+        lines.append("  quality:   " + ", ".join(shown))
+    losses = [f"{k} {v:.4g}" for k, v in metrics.items() if k.startswith("loss")]
+    if losses:
+        lines.append("  losses:    " + ", ".join(losses) + " (mean over the last log interval)")
+    if "steps_per_s" in metrics:
+        lines.append(f"  speed:     {metrics['steps_per_s']:.1f} steps/s, {metrics.get('samples_per_s', 0):.0f} examples/s")
+    pictures = sorted((run_dir / "samples").glob("step_*.png"))
+    if pictures:
+        lines.append(f"  pictures:  {pictures[-1]}" + (f" (and {len(pictures) - 1} earlier)" if len(pictures) > 1 else ""))
+    lines.append(f"  all metrics: {run_dir / METRICS}; more: genzoo sample {run_dir} · genzoo eval {run_dir}")
+    return "\n".join(lines)
+
+
+def _mode_count(raw: dict[str, Any]) -> int | None:
+    params = raw.get("data", {}).get("params", {}) if isinstance(raw, dict) else {}
+    if isinstance(params.get("modes"), int):
+        return params["modes"]
+    try:  # a mixture data set knows its component count; loading a synthetic one is cheap
+        ds = data_module.load(raw["data"]["name"], **params)
+        return int(ds.density.means.shape[0]) if ds.density is not None else None
+    except Exception:  # a summary must never fail the run it describes
+        return None

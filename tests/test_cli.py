@@ -6,6 +6,7 @@ import sys
 
 import numpy as np
 import pytest
+import torch
 
 from genzoo.cli import main
 
@@ -59,13 +60,14 @@ def write(path, array):
 @pytest.mark.parametrize(
     "argv,needle",
     [
-        (["train", "gann", "--data", "ring8"], "unknown model 'gann'; valid: "),
-        (["train", "gan", "--data", "ring9"], "ring9"),
+        (["train", "gann", "--data", "ring8"], "unknown model 'gann'; did you mean 'gan'"),
+        (["train", "gan", "--data", "rign8"], "unknown dataset 'rign8'; did you mean 'ring8'?"),
         (["train", "gan", "--data", "/no/such/file.npy"], "/no/such/file.npy"),
-        (["train", "gan", "--data", "ring8", "--set", "lr_gg=1"], "unknown config key 'lr_gg'"),
+        (["train", "gan", "--data", "ring8", "--set", "lr_gg=1"], "unknown config key 'lr_gg'; did you mean 'lr_g'"),
+        (["train", "gan", "--data", "ring8", "--set", "train.stepz=1"], "unknown config key 'train.stepz'; did you mean 'train.steps'"),
         (["train", "gan", "--data", "ring8", "--set", "lr_g=-1"], "lr_g=-1.0"),
         (["train", "gan", "--data", "ring8", "--set", "steps=abc"], "steps='abc'"),
-        (["train", "gan", "--data", "ring8", "--set", "objective=wasserstien"], "unknown objective 'wasserstien'"),
+        (["train", "gan", "--data", "ring8", "--set", "objective=wasserstien"], "unknown objective 'wasserstien'; did you mean 'wasserstein'?"),
         (["train", "gan", "--data", "ring8", "--set", "data.radiuss=2"], "radiuss"),
         (["train", "gan", "--data", "ring8", "--set", "batch_size=999999"], "batch_size=999999"),
         (["train", "gan", "--data", "ring8", "--set", "nokey"], "expected key=value"),
@@ -73,6 +75,7 @@ def write(path, array):
         (["sample", "/no/such/run"], "/no/such/run"),
         (["eval", "/no/such/run"], "/no/such/run"),
         (["bench", "no-such-bench"], "unknown benchmark 'no-such-bench'"),
+        (["bench", "dcgan-througput"], "did you mean 'dcgan-throughput'"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(tmp_path, capsys, argv, needle):
@@ -102,7 +105,7 @@ def test_user_points_file_trains(tmp_path, capsys):
     code, out, err = run_cli(capsys, "train", "gan", "--data", write(tmp_path / "pts.npy", pts),
                              "--runs", str(tmp_path), "--name", "u", *TINY[:-2])
     assert code == 0, err
-    assert "w1" in json.loads(out.strip().splitlines()[-1])
+    assert "W1" in out and "trained gan on pts.npy" in out
 
 
 def test_existing_run_is_never_overwritten(tmp_path, capsys):
@@ -120,3 +123,41 @@ def test_console_script_help():
     for cmd in ([], ["train"], ["sample"], ["eval"], ["bench"], ["list"], ["data"]):
         res = subprocess.run([sys.executable, "-m", "genzoo", *cmd, "--help"], capture_output=True, text=True)
         assert res.returncode == 0 and "usage: genzoo" in res.stdout
+
+
+def test_version_case_insensitive_data_and_readable_summary(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    from genzoo import __version__
+
+    assert capsys.readouterr().out.strip() == f"genzoo {__version__}"
+    code, out, err = run_cli(capsys, "train", "gan", "--data", "RING8", "--runs", str(tmp_path), "--name", "r", *TINY)
+    assert code == 0, err
+    assert out.startswith("trained gan on RING8 for 20 steps")
+    assert "modes covered" in out and "of 8" in out and "high-quality samples" in out
+    assert str(tmp_path / "r" / "samples" / "step_0000020.png") in out
+    assert not out.lstrip().startswith("{")
+
+
+def test_export_writes_plain_weights(tmp_path, capsys):
+    from safetensors.torch import load_file
+
+    assert run_cli(capsys, "train", "gan", "--data", "ring8", "--runs", str(tmp_path), "--name", "r", *TINY)[0] == 0
+    code, out, err = run_cli(capsys, "export", str(tmp_path / "r"))
+    assert code == 0, err
+    weights = load_file(str(tmp_path / "r" / "weights.safetensors"))
+    from genzoo import run
+
+    model, _ = run.load(tmp_path / "r")
+    assert set(weights) == set(model.state_dict())
+    assert all(torch.equal(weights[k], v) for k, v in model.state_dict().items())
+
+
+def test_only_rank_zero_prints(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RANK", "1")
+    code = main(["train", "gann", "--data", "ring8", "--runs", str(tmp_path)])
+    out, err = capsys.readouterr()
+    monkeypatch.setattr(sys, "stdout", sys.__stdout__)
+    monkeypatch.setattr(sys, "stderr", sys.__stderr__)
+    assert code == 2 and out == "" and err == ""

@@ -99,7 +99,9 @@ def run(name: str, out: str | None = None, quick: bool = False, jobs: int = 1, s
         bench = BENCHES.get(name) if name in BENCHES else None
         if bench is None:
             valid = ", ".join(sorted(list(BENCHES) + list(suites())))
-            raise GenzooError(f"unknown benchmark {name!r}; valid: {valid}")
+            from genzoo.registry import did_you_mean
+
+            raise GenzooError(f"unknown benchmark {name!r};{did_you_mean(name, list(BENCHES) + list(suites()))} valid: {valid}")
         out_dir = Path(out or Path("bench") / name)
         out_dir.mkdir(parents=True, exist_ok=True)
         return bench.fn(out_dir, quick=quick, jobs=jobs, options=options)

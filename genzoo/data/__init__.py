@@ -62,6 +62,7 @@ class Dataset:
         want = 2 if self.kind == "points" else 4
         if self.x.ndim != want:
             raise GenzooError(f"{self.kind} data must have {want} dimensions, got shape {tuple(self.x.shape)}")
+        check_float32_range(self.name, self.x)
 
     @property
     def sample_shape(self) -> tuple[int, ...]:
@@ -91,6 +92,33 @@ class Dataset:
         else:
             idx = torch.randint(m, (n,), generator=generator)
         return pool[idx]
+
+
+#: Largest |x| for which squared distances over D coordinates stay finite in float32.
+def float32_limit(dim: int) -> float:
+    """sqrt(float32 max / (4·D)): every model and metric squares differences of data values, and a
+    squared distance of two points within this bound cannot overflow (|a − b|² ≤ 4·D·max|x|²)."""
+    import math
+
+    return math.sqrt(torch.finfo(torch.float32).max / (4 * max(dim, 1)))
+
+
+def check_float32_range(name: str, x: Tensor) -> None:
+    """Reject data that is not finite in float32, or so large that its squares overflow float32.
+
+    Training such data would end in a NaN "divergence" of the first step; this says what is wrong.
+    """
+    if not x.is_floating_point() or x.numel() == 0:
+        return
+    if not torch.isfinite(x).all():
+        bad = int((~torch.isfinite(x)).sum())
+        raise GenzooError(f"data {name!r} has {bad} values that are NaN/Inf in float32 "
+                          f"(float32 holds magnitudes up to {torch.finfo(torch.float32).max:.3g}); rescale the data")
+    dim = int(x[0].numel())
+    biggest = float(x.abs().max())
+    if biggest > float32_limit(dim):
+        raise GenzooError(f"data {name!r} has values up to {biggest:.3g}: their squares overflow float32 "
+                          f"(limit {float32_limit(dim):.3g} for {dim} dimensions); rescale the data")
 
 
 def _json_params(params: dict[str, Any]) -> dict[str, Any]:
@@ -138,11 +166,13 @@ def load(name_or_path: str, **params: Any) -> Dataset:
     if not isinstance(name_or_path, (str, os.PathLike)):
         raise GenzooError(f"invalid data set {name_or_path!r}: expected a name or a path")
     s = os.fspath(name_or_path)
+    if not _looks_like_path(s) and s not in DATASETS and not os.path.exists(s):
+        s = {name.lower(): name for name in DATASETS}.get(s.lower(), s)  # MNIST, Ring8, … name the same sets
     if not _looks_like_path(s) and s in DATASETS:
         return call_builder(f"dataset {s!r}", DATASETS.get(s), params)
     if _looks_like_path(s) or os.path.exists(s):
         return call_builder(f"data file {s!r}", files.load_path, params, first=(s,))
-    DATASETS.get(s)  # raises: unknown dataset 'foo'; valid: ...
+    DATASETS.get(s)  # raises: unknown dataset 'foo'; did you mean …? valid: ...
     raise AssertionError  # pragma: no cover
 
 

@@ -139,6 +139,10 @@ def _interpret(path: str, x: np.ndarray) -> tuple[np.ndarray, str]:
         raise GenzooError(f"{path!r} contains no data (shape {x.shape})")
     x = x.astype(np.float64)
     _check_finite(path, x)
+    big = float(np.abs(x).max())
+    if big > float(np.finfo(np.float32).max):
+        raise GenzooError(f"{path!r} has values up to {big:.3g}, beyond float32 (max {float(np.finfo(np.float32).max):.3g}); "
+                          "genzoo trains in float32: rescale the data")
     if x.ndim == 1:
         return x[:, None], "points"
     if x.ndim == 2:

@@ -83,9 +83,10 @@ def n_evaluation_samples(dataset: Any, n: int | None = None) -> int:
 
 
 def uses_feature_net(dataset: Any) -> bool:
-    """Whether the MNIST feature network applies: MNIST-family 28×28 images with 1 or 3 channels."""
+    """Whether the MNIST feature network applies: any 28×28 images with 1 or 3 channels (decided by
+    the images' shape, not the data set's name, so a user's own 28×28 digits get FID/KID/PR)."""
     shape = tuple(dataset.x.shape[1:])
-    return dataset.kind == "images" and "mnist" in dataset.name and shape[0] in (1, 3) and shape[1:] == (28, 28)
+    return dataset.kind == "images" and shape[0] in (1, 3) and shape[1:] == (28, 28)
 
 
 def _draw(model: Any, samples: torch.Tensor, n: int) -> torch.Tensor:

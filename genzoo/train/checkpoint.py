@@ -3,7 +3,10 @@
 Nothing is unpickled on load, so a checkpoint cannot execute code. Any nesting of dicts (with
 str or int keys), lists, tuples, tensors, numbers, strings, booleans and None round-trips
 exactly — enough for model and optimiser ``state_dict()``s, RNG states and trainer state.
-Writes are atomic: a temporary file in the same directory is renamed over the target.
+Writes are atomic: a temporary file in the same directory is renamed over the target, with the
+permissions of an ordinary file (0644 under the usual umask, like the run's other outputs). A
+damaged file — torn bytes, an edited structure, a tensor key that is missing — is reported as one
+:class:`~genzoo.errors.GenzooError`, never a traceback.
 """
 
 from __future__ import annotations
@@ -21,6 +24,16 @@ from safetensors.torch import save_file
 from genzoo.errors import GenzooError
 
 _STRUCTURE_KEY = "genzoo.structure"
+
+
+def _file_mode() -> int:
+    """0666 minus the process umask: what ``open(path, "w")`` would give (mkstemp gives 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+_FILE_MODE = _file_mode()
 
 
 def _encode(obj: Any, path: str, tensors: dict[str, torch.Tensor]) -> Any:
@@ -74,6 +87,7 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> None:
     os.close(fd)
     try:
         save_file(tensors, tmp, metadata={_STRUCTURE_KEY: json.dumps(structure)})
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -93,4 +107,23 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> dic
         raise GenzooError(f"cannot read checkpoint {str(path)!r}: {e}") from None
     if _STRUCTURE_KEY not in metadata:
         raise GenzooError(f"{str(path)!r} is a safetensors file but not a genzoo checkpoint")
-    return _decode(json.loads(metadata[_STRUCTURE_KEY]), tensors)
+    try:
+        return _decode(json.loads(metadata[_STRUCTURE_KEY]), tensors)
+    except (ValueError, KeyError, TypeError, AttributeError) as e:  # JSONDecodeError is a ValueError
+        raise GenzooError(f"checkpoint {str(path)!r} is damaged: its structure cannot be read ({type(e).__name__}: {e})") from None
+
+
+def remove_stale_temporaries(path: str | Path) -> list[Path]:
+    """Delete ``<path>.*.tmp`` left by a writer that was killed mid-write; returns what was removed.
+
+    Call it only while holding the run's lock, so no live writer's file is taken.
+    """
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(path.name + ".*.tmp"):
+        try:
+            tmp.unlink()
+            removed.append(tmp)
+        except FileNotFoundError:
+            pass
+    return removed

@@ -55,3 +55,12 @@ def synchronise_gradients(optimizers: Iterable[torch.optim.Optimizer]) -> None:
         return
     for opt in optimizers:
         opt.register_step_pre_hook(_average_gradients)
+
+
+def broadcast_object(obj: object) -> object:
+    """Rank 0's ``obj`` on every rank (a no-op on one process)."""
+    if not is_active():
+        return obj
+    box = [obj]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]

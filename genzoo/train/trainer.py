@@ -5,21 +5,28 @@ returned losses (``metrics.jsonl`` and TensorBoard), a live progress bar, period
 pictures and evaluations, atomic safetensors checkpoints with optimiser, RNG and stream state
 (so ``resume`` continues bit for bit on CPU), and a divergence guard: a NaN/Inf loss or weight
 stops the run before any checkpoint is written, so the last good one is kept.
+
+Mixed precision is the trainer's, not the models': ``precision="bf16-mixed"`` (or ``"16-mixed"``
+on a GPU) runs every ``model.step`` under :func:`torch.autocast`, so matmuls and convolutions of
+every model run in half precision while weights, optimiser states and losses stay float32.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor
 
 from genzoo.config import check
-from genzoo.errors import DivergenceError
+from genzoo.errors import DivergenceError, GenzooError
 from genzoo.models.base import Model
 from genzoo.train import distributed
 from genzoo.train.checkpoint import load_checkpoint, save_checkpoint
@@ -27,6 +34,10 @@ from genzoo.train.stream import BatchStream
 
 CHECKPOINT = "checkpoint.safetensors"
 METRICS = "metrics.jsonl"
+PICTURE = "samples/step_{step:07d}.png"  # written by the on_sample callback, shown in TensorBoard
+
+#: Conventional names (as in PyTorch Lightning) → autocast dtype; "32" runs in float32 throughout.
+PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
 
 
 @dataclass
@@ -35,7 +46,9 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    threads: int = 0  # torch CPU threads; 0 keeps torch's default
+    threads: int = 0  # torch CPU threads; 0: genzoo's rule (see auto_threads)
+    precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"  # autocast around every step; 16-mixed on GPU only
+    channels_last: bool = False  # NHWC weights and image batches for conv nets (docs/speed.md: when it pays)
     log_every: int = 100
     sample_every: int = 1000  # pictures and evaluation; 0 disables (a final one is always made)
     checkpoint_every: int = 1000
@@ -56,6 +69,15 @@ class TrainConfig:
             self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
             "device", self.device, "expected auto, cpu, cuda, cuda:N or mps",
         )
+        check(self.precision in PRECISIONS, "precision", self.precision, f"valid: {', '.join(PRECISIONS)}")
+
+
+def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
+    """The context every training step runs in: ``torch.autocast`` to the precision's dtype, or nothing at "32"."""
+    dtype = PRECISIONS[precision]
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(torch.device(device).type, dtype=dtype)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -67,6 +89,37 @@ def resolve_device(name: str) -> torch.device:
 
         raise GenzooError(f"invalid value device={name!r}: CUDA is not available on this machine")
     return device
+
+
+def read_metrics(path: str | Path) -> tuple[list[dict[str, Any]], int]:
+    """The records of a ``metrics.jsonl`` and how many lines were unreadable (e.g. half-written by a kill)."""
+    path = Path(path)
+    if not path.is_file():
+        return [], 0
+    records, bad = [], 0
+    for line in path.read_text(errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+            int(record["step"])
+        except (ValueError, KeyError, TypeError):
+            bad += 1
+            continue
+        records.append(record)
+    return records, bad
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file and a rename: a reader sees old or new, never half."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def rng_state() -> dict[str, Tensor]:
@@ -96,6 +149,7 @@ class Trainer:
         config: TrainConfig,
         run_dir: str | Path,
         on_sample: Callable[[Model, int, Path], dict[str, float]] | None = None,
+        hparams: dict[str, Any] | None = None,
     ) -> None:
         self.model, self.stream, self.config = model, stream, config
         self.run_dir = Path(run_dir)
@@ -104,7 +158,38 @@ class Trainer:
         self._sums: dict[str, Tensor] = {}
         self._count = 0
         self.is_main = distributed.rank() == 0
+        self.hparams = hparams or {}
+        self.autocast_dtype = PRECISIONS[config.precision]
+        if self.autocast_dtype is torch.float16 and model.device.type != "cuda":
+            raise GenzooError(f"invalid value precision='16-mixed': needs a CUDA device (this run is on {model.device.type}); "
+                              "use bf16-mixed")
+        self.skipped_steps = 0
+        if config.channels_last:
+            model.to(memory_format=torch.channels_last)  # 4-D weights only; everything else is unchanged
+        if self.autocast_dtype is torch.float16:
+            # Models call backward themselves, so there is no loss to scale; an overflowed
+            # half-precision gradient instead skips that optimiser's update (grads set to None).
+            for opt in model.optimizers().values():
+                opt.register_step_pre_hook(self._skip_non_finite)
         distributed.synchronise_gradients(model.optimizers().values())
+
+    def _skip_non_finite(self, optimizer: torch.optim.Optimizer, args: tuple, kwargs: dict) -> None:
+        params = [p for g in optimizer.param_groups for p in g["params"] if p.grad is not None]
+        if params and not all(torch.isfinite(p.grad).all() for p in params):
+            for p in params:
+                p.grad = None
+            self.skipped_steps += 1
+
+    def _layout(self, batch: Tensor | tuple[Tensor, Tensor]) -> Tensor | tuple[Tensor, Tensor]:
+        if not self.config.channels_last:
+            return batch
+        if isinstance(batch, tuple):
+            return (self._layout(batch[0]), *batch[1:])
+        return batch.contiguous(memory_format=torch.channels_last) if batch.ndim == 4 else batch
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The precision context of one training step (a no-op at precision "32")."""
+        return autocast(self.model.device, self.config.precision)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
@@ -122,22 +207,64 @@ class Trainer:
             save_checkpoint(self.state_dict(), self.run_dir / CHECKPOINT)
 
     def resume(self) -> None:
-        """Restore everything from ``run_dir``'s checkpoint; metrics logged after it are dropped."""
-        # Loaded on the CPU, where RNG and stream states live; weights and optimiser states are
-        # copied to their parameters' device by load_state_dict.
-        state = load_checkpoint(self.run_dir / CHECKPOINT)
+        """Restore everything from ``run_dir``'s checkpoint; metrics logged after it are dropped.
+
+        A run stopped before its first checkpoint starts again from step 0. A checkpoint that
+        does not fit this run (damaged structure, missing entries, tensors of the wrong shape)
+        is a one-line :class:`GenzooError`; nothing in the run directory is changed by a failure.
+        """
+        path = self.run_dir / CHECKPOINT
+        if path.is_file():
+            # Loaded on the CPU, where RNG and stream states live; weights and optimiser states
+            # are copied to their parameters' device by load_state_dict.
+            state = load_checkpoint(path)
+            try:
+                self._load_state(state)
+            except GenzooError:
+                raise
+            except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
+                detail = " ".join(str(e).split())[:300]
+                raise GenzooError(f"checkpoint {str(path)!r} does not fit this run ({type(e).__name__}: {detail})") from None
+        records, bad = read_metrics(self.run_dir / METRICS)
+        kept = [r for r in records if int(r["step"]) <= self.step]  # later lines will be written again
+        if bad or len(kept) != len(records):
+            if bad and self.is_main:
+                print(f"genzoo: note: dropped {bad} unreadable line{'s' * (bad > 1)} of {self.run_dir / METRICS} "
+                      "(half-written when the run was stopped)", file=sys.stderr)
+            self.repaired_metrics = "".join(json.dumps(r) + "\n" for r in kept)
+        else:
+            self.repaired_metrics = None
+
+    def commit_resume(self) -> None:
+        """Write the repaired metrics file (after every check of the resume has passed)."""
+        if self.is_main and getattr(self, "repaired_metrics", None) is not None:
+            write_text_atomic(self.run_dir / METRICS, self.repaired_metrics)
+            self.repaired_metrics = None
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        step = int(state["step"])
+        if step < 0:
+            raise ValueError(f"negative step {step}")
         self.model.load_state_dict(state["model"])
         for name, opt in self.model.optimizers().items():
             opt.load_state_dict(state["optimizers"][name])
+            for group in opt.param_groups:  # load_state_dict does not compare shapes of per-parameter state
+                for p in group["params"]:
+                    for key, value in opt.state.get(p, {}).items():
+                        if isinstance(value, Tensor) and value.ndim > 0 and value.shape != p.shape:
+                            raise ValueError(f"optimiser {name!r} state {key!r} has shape {tuple(value.shape)}, "
+                                             f"its parameter {tuple(p.shape)}")
+                        if isinstance(value, Tensor) and value.ndim == 4 and value.stride() != p.stride():
+                            # the fused kernel walks state and parameter in step: same memory layout
+                            opt.state[p][key] = torch.empty_like(p).copy_(value)
+        stream = state["stream"]
+        if stream["permutation"].shape != (self.stream.x.shape[0],):
+            raise ValueError(f"data stream over {stream['permutation'].numel()} examples, the data has {self.stream.x.shape[0]}")
         set_rng_state(state["rng"])
-        self.stream.load_state_dict(state["stream"])
-        self.step = int(state["step"])
+        self.stream.load_state_dict(stream)
+        self.step = step
         self._sums = {k: v.to(self.model.device) for k, v in state["running"]["sums"].items()}
         self._count = int(state["running"]["count"])
-        metrics = self.run_dir / METRICS
-        if metrics.exists():  # lines written after the checkpoint will be written again
-            kept = [line for line in metrics.read_text().splitlines() if line and json.loads(line)["step"] <= self.step]
-            metrics.write_text("".join(line + "\n" for line in kept))
 
     # ---- divergence guard --------------------------------------------------------------------
     def _check_finite(self, last_good: int) -> None:
@@ -145,9 +272,10 @@ class Trainer:
         if not bad:
             bad = [f"weight {n}" for n, p in self.model.named_parameters() if not torch.isfinite(p).all()][:1]
         if bad:
+            kept = (f"the last good checkpoint (step {self._saved_step}) is kept in {self.run_dir / CHECKPOINT}"
+                    if self._saved_step >= 0 else "no checkpoint had been written yet")
             raise DivergenceError(
-                f"training diverged: {bad[0]} became NaN/Inf between steps {last_good + 1} and {self.step}; "
-                f"the last good checkpoint (step {self._saved_step}) is kept in {self.run_dir / CHECKPOINT}"
+                f"training diverged: {bad[0]} became NaN/Inf between steps {last_good + 1} and {self.step}; {kept}"
             )
 
     # ---- the loop ----------------------------------------------------------------------------
@@ -167,7 +295,8 @@ class Trainer:
         self.model.train()
         try:
             while self.step < cfg.steps:
-                out = self.model.step(self.stream.next(per_step))
+                with self.autocast():
+                    out = self.model.step(self._layout(self.stream.next(per_step)))
                 self.step += 1
                 for k, v in out.items():
                     self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
@@ -192,6 +321,7 @@ class Trainer:
                     bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "steps_per_s"}, refresh=False)
                 if sample_now and self.on_sample is not None and self.is_main:
                     record.update(self._sample_and_evaluate())
+                    self._picture_to_tensorboard(writer)
                     tick = time.perf_counter()  # speed excludes evaluation time
                 if record:
                     final = {**final, **record}
@@ -199,6 +329,7 @@ class Trainer:
                 if ckpt_now:
                     self.save()
                     self._saved_step = self.step
+            self._hparams_to_tensorboard(writer, final)
         finally:
             bar.close()
             if writer is not None:
@@ -223,6 +354,27 @@ class Trainer:
         if writer is not None:
             for k, v in record.items():
                 writer.add_scalar(k, v, self.step)
+
+    def _picture_to_tensorboard(self, writer: Any) -> None:
+        picture = self.run_dir / PICTURE.format(step=self.step)
+        if writer is None or not picture.is_file():
+            return
+        import numpy as np
+        from PIL import Image
+
+        with Image.open(picture) as im:
+            writer.add_image("samples", np.asarray(im.convert("RGB")), self.step, dataformats="HWC")
+
+    def _hparams_to_tensorboard(self, writer: Any, final: dict[str, float]) -> None:
+        """The run's hyper-parameters beside its final metrics (TensorBoard's HPARAMS tab)."""
+        if writer is None or not self.hparams:
+            return
+        from torch.utils.tensorboard.summary import hparams
+
+        clean = {k: v if isinstance(v, (int, float, str, bool)) else str(v) for k, v in self.hparams.items()}
+        metrics = {k: v for k, v in final.items() if isinstance(v, float) and v == v}
+        for summary in hparams(clean, metrics):
+            writer.file_writer.add_summary(summary)
 
     def _tensorboard(self) -> Any:
         if not self.is_main:

@@ -22,7 +22,7 @@ from torch import Tensor
 from genzoo.errors import GenzooError
 from genzoo.viz.images import save_image_grid
 
-__all__ = ["save_points", "save_samples", "save_curves", "GRID_SIZE", "DPI"]
+__all__ = ["save_points", "save_samples", "save_curves", "view_limits", "GRID_SIZE", "DPI"]
 
 #: Resolution (per axis) of the grid on which ``log_prob`` is evaluated.
 GRID_SIZE: int = 200
@@ -73,6 +73,21 @@ def _bounds(samples: np.ndarray, reference: np.ndarray | None) -> tuple[np.ndarr
     return lo - 0.1 * span, hi + 0.1 * span
 
 
+Limits = tuple[np.ndarray, np.ndarray]
+
+
+def view_limits(reference: Tensor, margin: float = 0.25) -> Limits:
+    """Fixed axis limits for every picture of a run: the data's extent plus ``margin`` of its span.
+
+    Pass the result as ``limits=`` to :func:`save_points` so pictures taken at different steps
+    share their axes (a sample cloud shrinking onto the data then looks like it does).
+    """
+    ref = _points("reference", reference).to(device="cpu", dtype=torch.float64).numpy()
+    lo, hi = ref.min(axis=0), ref.max(axis=0)
+    span = np.where(hi - lo > 0, hi - lo, 1.0)
+    return lo - margin * span, hi + margin * span
+
+
 def _eval_log_prob(log_prob: LogProb, grid: np.ndarray, like: Tensor) -> np.ndarray:
     """log_prob on (M, D) grid points, in chunks, on ``like``'s device/dtype → float64 (M,)."""
     dtype = like.dtype if like.is_floating_point() else torch.get_default_dtype()
@@ -116,6 +131,7 @@ def save_points(
     log_prob: LogProb | None = None,
     reference: Tensor | None = None,
     title: str = "",
+    limits: Limits | None = None,
 ) -> Path:
     """Plot samples (over the exact density when known) and write a PNG.
 
@@ -138,6 +154,8 @@ def save_points(
         log_prob: optional exact (or unnormalised) log density of the data.
         reference: optional (M, D) data points, same D.
         title: figure title.
+        limits: fixed (low, high) per dimension (:func:`view_limits`) instead of a view fitted to
+            these samples; the same limits give every picture of a run the same axes.
 
     Returns:
         The path written.
@@ -160,7 +178,7 @@ def save_points(
     if d == 1:
         fig = _new_figure((6.0, 4.0))
         ax = fig.add_subplot()
-        lo, hi = _bounds(s_np, ref)
+        lo, hi = _bounds(s_np, ref) if limits is None else (np.asarray(limits[0])[:1], np.asarray(limits[1])[:1])
         bins = np.linspace(lo[0], hi[0], int(np.clip(math.sqrt(s_np.shape[0]) * 2, 10, 100)) + 1)
         if ref is not None:
             ax.hist(ref[:, 0], bins=bins, density=True, histtype="step", color="0.55", label="data")
@@ -178,7 +196,7 @@ def save_points(
         ax = fig.add_subplot()
         s2 = s_np[:, :2]
         ref2 = None if ref is None else ref[:, :2]
-        lo, hi = _bounds(s2, ref2)
+        lo, hi = _bounds(s2, ref2) if limits is None else (np.asarray(limits[0])[:2], np.asarray(limits[1])[:2])
         centre, half = (lo + hi) / 2, (hi - lo).max() / 2  # square view: circles stay circles
         lo, hi = centre - half, centre + half
         notes = []
@@ -224,17 +242,18 @@ def save_samples(
     log_prob: LogProb | None = None,
     reference: Tensor | None = None,
     title: str = "",
+    limits: Limits | None = None,
 ) -> Path:
     """Picture of model samples: (N, C, H, W) → image grid; (N, D) or (N,) → :func:`save_points`.
 
-    For images, ``log_prob``, ``reference`` and ``title`` are not used.
+    For images, ``log_prob``, ``reference``, ``title`` and ``limits`` are not used.
     """
     if not isinstance(x, Tensor):
         raise GenzooError(f"samples must be a torch.Tensor, got {type(x).__name__}")
     if x.dim() == 4:
         return save_image_grid(x, path)
     if x.dim() in (1, 2):
-        return save_points(x, path, log_prob=log_prob, reference=reference, title=title)
+        return save_points(x, path, log_prob=log_prob, reference=reference, title=title, limits=limits)
     raise GenzooError(f"samples must be (N, C, H, W) images or (N, D) points, got shape {tuple(x.shape)}")
 
 
@@ -257,6 +276,9 @@ def _series_xy(name: str, data: object) -> tuple[np.ndarray, np.ndarray]:
     raise GenzooError(
         f"series {name!r} must be (xs, ys), a list of (x, y) pairs or a list of y values; got shape {arr.shape}"
     )
+
+
+_LINESTYLES = ("-", "--", ":", "-.")
 
 
 def save_curves(
@@ -282,8 +304,10 @@ def save_curves(
     parsed = [(str(name), *_series_xy(str(name), data)) for name, data in series.items()]
     fig = _new_figure((6.0, 4.0))
     ax = fig.add_subplot()
-    for name, xs, ys in parsed:
-        ax.plot(xs, ys, label=name, lw=1.2, marker="o" if xs.size == 1 else None)
+    for i, (name, xs, ys) in enumerate(parsed):
+        # tab10's ten colours, then the same colours dashed, dotted, …: every series stays distinct
+        ax.plot(xs, ys, label=name, lw=1.2, marker="o" if xs.size == 1 else None,
+                color=f"C{i % 10}", linestyle=_LINESTYLES[(i // 10) % len(_LINESTYLES)])
     if logy:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
