@@ -1,0 +1,179 @@
+"""ALI and BiGAN: does the encoder learn the data's content? Reconstruction class, linear probe, 2-D modes.
+
+Protocol (pinned here; options change it with ``--set KEY=VALUE``):
+
+**MNIST** (per model ∈ {ali, bigan} and seed): train on ``n`` MNIST training images for ``steps``
+updates (DCGAN networks of ``width`` channels, batch 64, each model's paper defaults otherwise),
+then on the first ``n_test`` test images:
+
+* *reconstruction keeps the class*: genzoo's MNIST classifier (``genzoo.metrics.features``) gives
+  G(E(x)) the digit of x. Null row, same rule: G(z) for z drawn from the prior (≈ 0.1);
+* *linear probe* (BiGAN's feature-learning claim): multinomial logistic regression
+  (scikit-learn, C = 1, standardised features) fitted on E(x) of ``n_probe`` training images,
+  accuracy on the test images. Reference rows under the same probe: the same architecture's
+  encoder at initialisation (same seed, no training) and raw pixels.
+
+**2-D mixtures**: ALI, BiGAN and the non-saturating GAN trained under the mode-collapse suite's
+protocol (``genzoo/bench/specs/mode-collapse.toml``: ring8 and grid25, batch 512, z ∈ R^256,
+MLPs 2×128, lr_G 1e-3, lr_D 1e-4, 2 500 samples, Euclidean 3σ rule, null baselines scored the
+same way) — run by the suite runner from a spec written to ``OUT/ali-modes.toml`` that keeps the
+mode-collapse protocol and replaces only its model list. ``modes_steps`` sets the updates
+(protocol: 5 000; ``--quick``: 1 000, one seed). No published ALI numbers are copied.
+
+Outputs in OUT: ``ali_features.csv/json`` and ``summary.md`` (MNIST rows), ``recon_<model>_seed<s>.png``
+(row pairs: test images, their reconstructions G(E(x))), ``modes/`` (the suite's tables; render
+them with ``genzoo report OUT/modes``) and the training runs.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import statistics
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from genzoo.bench import SPECS, benchmark, write_results
+from genzoo.errors import GenzooError
+
+#: option → (full value, --quick value).
+DEFAULTS: dict[str, tuple[str, str]] = {
+    "seeds": ("0,1,2", "0"),
+    "models": ("ali,bigan", "ali,bigan"),
+    "n": ("50000", "6000"),
+    "n_test": ("2000", "1000"),
+    "n_probe": ("10000", "3000"),
+    "steps": ("5000", "300"),
+    "width": ("32", "16"),
+    "modes_steps": ("5000", "1000"),
+    "modes_seeds": ("0,1,2", "0"),
+}
+
+MODE_MODELS = """
+[[models]]
+label = "ALI"
+model = "ali"
+set = { z_dim = 256, hidden = 128, depth = 2, lr_g = 1e-3, lr_d = 1e-4 }
+
+[[models]]
+label = "BiGAN"
+model = "bigan"
+set = { z_dim = 256, hidden = 128, depth = 2, lr_g = 1e-3, lr_d = 1e-4 }
+note = "BiGAN's uniform prior on [-1, 1]^256"
+
+[[models]]
+label = "GAN (non-saturating)"
+model = "gan"
+set = { objective = "nonsaturating", z_dim = 256, hidden = 128, depth = 2, lr_g = 1e-3, lr_d = 1e-4 }
+note = "the same run's reference: no encoder"
+"""
+
+
+def _probe(f_train: Tensor, y_train: Tensor, f_test: Tensor, y_test: Tensor) -> float:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=300, C=1.0))
+    clf.fit(f_train.flatten(1).numpy(), y_train.numpy())
+    return float(clf.score(f_test.flatten(1).numpy(), y_test.numpy()))
+
+
+def _mnist_rows(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
+    from genzoo import config, data, run
+    from genzoo.metrics.features import classify
+    from genzoo.models import MODELS, DataSpec
+    from genzoo.viz.images import save_image_grid
+
+    ds = data.load("mnist", n=int(opts["n"]))
+    n_test, n_probe = int(opts["n_test"]), int(opts["n_probe"])
+    x_test, y_test = ds.test_x[:n_test], ds.test_y[:n_test]
+    x_probe, y_probe = ds.x[:n_probe], ds.y[:n_probe]
+    digits = lambda t: classify(t.clamp(0, 1))[:, 0].argmax(-1)  # noqa: E731
+    rows: list[dict[str, Any]] = [{"method": "raw pixels", "seed": -1, "probe_acc": _probe(x_probe, y_probe, x_test, y_test)}]
+    for name in opts["models"].split(","):
+        for seed in [int(s) for s in opts["seeds"].split(",")]:
+            t0 = time.perf_counter()
+            sets = [f"model.width={opts['width']}", f"data.n={opts['n']}", f"train.seed={seed}", f"train.steps={opts['steps']}",
+                    "train.batch_size=64", "train.threads=1", "train.progress=false", "train.sample_every=0", "train.n_eval=500"]
+            cfg = run.resolve(name, "mnist", sets=sets)
+            runs = out / "runs"
+            if (runs / f"{name}_seed{seed}").exists():
+                shutil.rmtree(runs / f"{name}_seed{seed}")
+            run_dir, metrics = run.train(cfg, runs, f"{name}_seed{seed}")
+            model, _ = run.load(run_dir)
+            seconds = time.perf_counter() - t0
+            torch.manual_seed(seed)
+            cls = MODELS.get(name)
+            untrained = cls(config.build(cls.Config, cfg["model_config"].__dict__), DataSpec.of(ds))  # the same seed's init
+            recon = model.reconstruct(x_test)
+            rows.append({"method": name, "seed": seed,
+                         "recon_class_acc": float((digits(recon) == y_test).float().mean()),
+                         "null_prior_sample_acc": float((digits(model.sample(n_test)) == y_test).float().mean()),
+                         "probe_acc": _probe(model.encode(x_probe), y_probe, model.encode(x_test), y_test),
+                         "recon_l1": float((recon - x_test).abs().mean()),
+                         "fid": metrics.get("fid", float("nan")), "train_seconds": seconds})
+            rows.append({"method": f"{name} encoder at initialisation", "seed": seed,
+                         "probe_acc": _probe(untrained.encode(x_probe), y_probe, untrained.encode(x_test), y_test)})
+            k = 10
+            save_image_grid(torch.cat([x_test[:k], recon[:k], x_test[k:2 * k], recon[k:2 * k]]),
+                            out / f"recon_{name}_seed{seed}.png", nrow=k)
+    return rows
+
+
+def _mode_rows(out: Path, opts: dict[str, str], quick: bool, jobs: int) -> Path:
+    from genzoo.bench.suite import run_suite
+
+    text = (SPECS / "mode-collapse.toml").read_text()
+    head = text[: text.index("[[models]]")]
+    head = re.sub(r'(?m)^name = ".*"$', 'name = "ali-modes"', head, count=1)
+    head = re.sub(r'(?m)^description = ".*"$',
+                  'description = "ALI and BiGAN (and the non-saturating GAN) under the mode-collapse protocol: modes, '
+                  'high-quality share, exact W1"', head, count=1)
+    spec = out / "ali-modes.toml"
+    spec.write_text(head + MODE_MODELS + "\n[quick]\nsteps = 1000\nseeds = [0]\n")
+    return run_suite(spec, out / "modes", quick=quick, jobs=jobs,
+                     options={"steps": opts["modes_steps"], "seeds": opts["modes_seeds"]})
+
+
+def _summary(rows: list[dict[str, Any]]) -> str:
+    keys = ["recon_class_acc", "null_prior_sample_acc", "probe_acc", "recon_l1", "fid"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault(r["method"], []).append(r)
+    lines = ["| method | seeds | " + " | ".join(keys) + " |", "|" + "---|" * (len(keys) + 2)]
+    for method, rs in groups.items():
+        cells = []
+        for k in keys:
+            vals = [r[k] for r in rs if k in r]
+            cells.append("" if not vals else f"{vals[0]:.3f}" if len(vals) == 1
+                         else f"{statistics.mean(vals):.3f} ± {statistics.stdev(vals):.3f}")
+        seeds = ",".join(str(r["seed"]) for r in rs if r["seed"] >= 0) or "–"
+        lines.append(f"| {method} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+@benchmark("ali-features")
+def ali_features_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
+    """ALI/BiGAN: reconstructions keep the digit, linear probe on E(x), 2-D modes under the GANs' protocol."""
+    unknown = sorted(set(options) - set(DEFAULTS) - {"only"})
+    if unknown:
+        raise GenzooError(f"unknown option {unknown[0]!r} for ali-features; valid: {', '.join(sorted(DEFAULTS))}, only")
+    opts = {k: options.get(k, v[1] if quick else v[0]) for k, v in DEFAULTS.items()}
+    only = options.get("only", "mnist,modes").split(",")
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    if "mnist" in only:
+        rows = _mnist_rows(out, opts)
+        write_results(out, "ali_features", rows, protocol=opts, quick=quick, seconds=time.perf_counter() - t0,
+                      torch=torch.__version__)
+        (out / "summary.md").write_text(_summary(rows))
+        print(_summary(rows))
+    if "modes" in only:
+        _mode_rows(out, opts, quick, jobs)
+    print(f"ali-features: {time.perf_counter() - t0:.0f} s; results in {out}")
+    return out
