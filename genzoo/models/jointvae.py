@@ -112,6 +112,11 @@ class JointVAE(VAE):
         log_px, kl_z, kl_c = self.parts(x, relaxed=False)
         return log_px - kl_z - kl_c
 
+    def rate_distortion(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(KL_z + KL_c, −log p(x|z, c)) per example with an exact one-hot c."""
+        log_px, kl_z, kl_c = self.parts(x, relaxed=False)
+        return kl_z + kl_c, -log_px
+
     def step(self, batch: Tensor | tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         x = self.inputs(batch)
         cap_z, cap_c = self.capacities()

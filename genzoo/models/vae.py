@@ -243,6 +243,11 @@ class VAE(Model):
         """The β = 1 ELBO E_q[log p(x|z)] − KL per example, with one reparameterised sample: (N,)."""
         return self.terms(x).elbo
 
+    def rate_distortion(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(R, D) per example: KL(q(z|x) ‖ p(z)) and −log p(x|z) at one z ~ q; R + D = −elbo."""
+        t = self.terms(x)
+        return t.rate, t.distortion
+
     # ---- training -----------------------------------------------------------------------------
     def rate_penalty(self, terms: Terms) -> Tensor:
         """β·R, or |σ − R| with ``target_rate`` σ (Alemi et al. 2018); R the batch-mean rate."""

@@ -226,6 +226,12 @@ class VQVAE(Model):
         k = self.codes_of(x)
         return self.prior.log_prob(k) + self.obs.log_prob(self.decoder_output(self.quantizer.codebook[k]), x)
 
+    def rate_distortion(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(−log p(k(x)), −log p(x | e_k(x))) per example: a deterministic one-hot q has rate −log p(k)."""
+        self.obs.check_range(x)
+        k = self.codes_of(x)
+        return -self.prior.log_prob(k), -self.obs.log_prob(self.decoder_output(self.quantizer.codebook[k]), x)
+
     def fit_prior(self, x: Tensor, steps: int, batch_size: int = 64) -> float:
         """Refit the autoregressive prior on the codes of ``x`` (the paper's order); returns the last NLL per example."""
         with torch.no_grad():
