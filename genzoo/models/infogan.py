@@ -34,13 +34,13 @@ z ∈ R^62 with one 10-way categorical code and two continuous codes.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from torch.distributions import Categorical, Normal, Uniform
 
 from genzoo.config import check
 from genzoo.errors import GenzooError
@@ -48,9 +48,6 @@ from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build
 from genzoo.models.base import DataSpec, register_model
 from genzoo.nn import MLP
 from genzoo.nn.conditional import features_and_head
-
-LOG_2PI = math.log(2 * math.pi)
-
 
 @dataclass
 class InfoGANConfig(AdversarialConfig):
@@ -111,16 +108,15 @@ def mutual_information_bound(
     cat, h_cat = zero, 0.0
     if cat_logits is not None:
         k = cat_logits.shape[1]
-        h_cat = math.log(k)
-        log_q = -F.cross_entropy(cat_logits, c_cat, reduction="mean")  # E[log Q(c_cat | x)]
-        cat = log_q + h_cat
+        h_cat = float(Categorical(logits=cat_logits.new_zeros(k)).entropy())  # the prior Cat(1/K): log K
+        cat = Categorical(logits=cat_logits).log_prob(c_cat).mean() + h_cat  # E[log Q(c_cat | x)] + H
     cont, h_cont = zero, 0.0
     if cont_mean is not None and cont_mean.shape[1] > 0:
         m = cont_mean.shape[1]
-        h_cont = m * math.log(2.0)
-        log_std = cont_log_std if cont_log_std is not None else torch.zeros_like(cont_mean)
-        log_q = -0.5 * LOG_2PI - log_std - 0.5 * ((c_cont - cont_mean) * torch.exp(-log_std)) ** 2
-        cont = log_q.sum(1).mean() + h_cont
+        prior = Uniform(cont_mean.new_tensor(-1.0), cont_mean.new_tensor(1.0))
+        h_cont = m * float(prior.entropy())  # M log 2
+        std = torch.ones_like(cont_mean) if cont_log_std is None else torch.exp(cont_log_std)
+        cont = Normal(cont_mean, std).log_prob(c_cont).sum(1).mean() + h_cont
     return MIBound(cat, cont, h_cat, h_cont)
 
 
