@@ -6,6 +6,9 @@ What a report shows, for each data set of the suite:
   mean ± sample standard deviation over the seeds that finished, n = seeds; the best mean of
   every column is highlighted, with the direction stated in the header (↑ higher is better,
   ↓ lower is better; see :data:`DIRECTIONS`, extendable by the spec's ``[directions]``);
+* **null baselines** (2-D mixtures): the data itself, a Gaussian fit, uniform on the box (and on
+  the ring's circle), scored by the same rule over the same seeds, and a column in our table
+  saying whether each model's mean high-quality share exceeds every null's but the data's;
 * **published numbers**, in a separate table with the same columns and each row's citation:
   values the spec's ``[[published]]`` entries copy from papers, never mixed into our rows (the
   papers' architectures, budgets and sometimes protocols differ from the suite's);

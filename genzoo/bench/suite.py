@@ -49,7 +49,8 @@ invocation retries it. Cells run in parallel worker processes (``--jobs``), one 
 
 Outputs: ``results.csv`` (a row per finished cell), ``summary.csv``/``summary.json`` (mean ± sample
 standard deviation over seeds), ``spec.toml`` (the exact spec text used), ``suite.json``
-(identity) and ``timing.json`` (wall-clock time of every invocation). ``genzoo report OUT`` turns
+(identity), ``timing.json`` (wall-clock time of every invocation) and, for 2-D mixture data,
+``nulls.json``: null baselines (:mod:`genzoo.metrics.null_baselines`) scored like the cells. ``genzoo report OUT`` turns
 them into Markdown and HTML (:mod:`genzoo.bench.report`).
 """
 
