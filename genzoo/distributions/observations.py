@@ -150,8 +150,11 @@ MIN_LOG_SIGMA = math.log(1e-3)
 
 @register_observation("gaussian-learned")
 class LearnedGaussianObservation(Observation):
-    """∏_i N(x_i; μ_i, σ_i²) with σ learned: per pixel from the decoder (``sigma="pixel"``) or one
-    learned log σ per data dimension shared by every example (``sigma="shared"``); log σ ≥ log 1e-3."""
+    """∏_i N(x_i; μ_i, σ_i²), σ learned: from the decoder (sigma=pixel) or one per dimension (sigma=shared).
+
+    ``sigma="pixel"``: the decoder outputs log σ beside μ; ``"shared"``: one learned log σ per data
+    dimension shared by every example. log σ ≥ log 1e-3.
+    """
 
     def __init__(self, shape: tuple[int, ...], sigma: str = "pixel") -> None:
         super().__init__(shape)

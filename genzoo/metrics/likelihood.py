@@ -108,8 +108,9 @@ def _batched(fn, x: Tensor, batch: int) -> Tensor:
 def likelihood_metrics(model: Any, x: Tensor, k: int = IW_K, batch: int = 500) -> dict[str, float]:
     """Mean test log-likelihood of ``x`` under ``model`` with every capability it has (nats per example).
 
-    Keys: ``log_likelihood`` (exact ``log_prob``), ``elbo`` (a bound), ``log_likelihood_iw`` and
-    ``iw_k`` (the IWAE estimate with K = ``k``). Empty when the model has none of them.
+    Keys: ``log_likelihood`` (exact ``log_prob``), ``elbo`` (a bound), ``log_likelihood_iw``,
+    ``log_likelihood_iw_se`` (its standard error over the examples) and ``iw_k`` (the IWAE
+    estimate with K = ``k``: a stochastic lower bound). Empty when the model has none of them.
     """
     if not isinstance(x, Tensor) or x.ndim < 2 or x.shape[0] == 0:
         raise GenzooError(f"x must be a non-empty (N, ...) tensor, got {tuple(getattr(x, 'shape', ()))}")
@@ -128,7 +129,10 @@ def likelihood_metrics(model: Any, x: Tensor, k: int = IW_K, batch: int = 500) -
             if has_bound(model):
                 out["elbo"] = float(_batched(model.elbo, x, batch).mean())
             if has_iw(model):
-                out["log_likelihood_iw"] = float(_batched(lambda xb: iw_log_likelihood(model, xb, k), x, batch).mean())
+                iw = _batched(lambda xb: iw_log_likelihood(model, xb, k), x, batch)
+                out["log_likelihood_iw"] = float(iw.mean())
+                # standard error of the mean over the evaluated examples (data spread and Monte Carlo error together)
+                out["log_likelihood_iw_se"] = float(iw.std() / math.sqrt(iw.numel())) if iw.numel() > 1 else 0.0
                 out["iw_k"] = float(k)
     finally:
         if was_training:

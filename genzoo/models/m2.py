@@ -23,6 +23,7 @@ M1+M2 (``m1_run``): a trained ``vae`` run (M1) maps each x to z₁ ~ q(z₁|x); 
 with a learned-σ Gaussian p(z₁ | y, z₂), and samples are decoded by M1.
 
 Each step logs ``elbo`` (the unlabelled bound −U(x) on every example of the batch: the β = 1
+bound on log p(x); for M1+M2 the bound on log p(z₁), while ``elbo(x)`` evaluates the stacked
 bound on log p(x)), ``loss`` (J^α per example, not a bound), ``class_loss`` and
 ``accuracy`` on the labelled part. Defaults: genzoo's VAE networks (MLP with 500 hidden units),
 latent 50, Adam lr 1e-3.
@@ -133,10 +134,14 @@ class M2(Model):
         return (log_q.exp() * (per_class - log_q)).sum(-1)
 
     def elbo(self, x: Tensor) -> Tensor:
-        """The unlabelled bound −U(x) ≤ log p(x) (of M1's code for M1+M2), (N,)."""
-        h = self.features(x)
-        self.obs.check_range(h)
-        return self.unlabelled_bound(h, self.classifier(h))
+        """A bound on log p(x), (N,): −U(x); for M1+M2, with z₁ ~ q(z₁|x),
+        log p(x|z₁) − log q(z₁|x) − U(z₁) (M2's bound on log p(z₁) in place of M1's prior)."""
+        if self.m1 is None:
+            self.obs.check_range(x)
+            return self.unlabelled_bound(x, self.classifier(x))
+        q = self.m1.encode(x)
+        z1 = q.sample()
+        return self.m1.log_likelihood(x, z1) - q.log_prob(z1) + self.unlabelled_bound(z1, self.classifier(z1))
 
     def labelled_mask(self, x: Tensor, y: Tensor) -> Tensor:
         keep = y >= 0
