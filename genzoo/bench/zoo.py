@@ -1,0 +1,660 @@
+"""The zoo: a representative of every family on the same 2-D data, one metric suite, and how usable each is.
+
+``genzoo bench zoo [--quick] [--jobs N] [--out DIR]`` — what it does, top to bottom:
+
+1. **Train** (the suite harness :mod:`genzoo.bench.suite`, resumable, one torch thread per cell):
+   every model of :data:`ZOO` on every data set of :data:`DATA` under one pinned budget
+   (:data:`BUDGETS`: the same steps, batch and evaluation schedule for every model), seeds 0, 1, 2
+   → ``OUT/main``; and, for the learning-rate sensitivity, every model again on ring8 with each
+   of its learning rates multiplied by 1/3 and by 3 → ``OUT/lr``. Both are ordinary suite
+   specs generated from this module's tables (``OUT/*/spec.toml``), so ``genzoo report OUT/main``
+   works too. A run that produces NaN/Inf stops with :class:`~genzoo.errors.DivergenceError`;
+   the suite records it as a failed cell and the zoo counts it as *diverged*.
+2. **Score** every finished cell (``OUT/scores/<cell>.json``, cached):
+
+   * sample quality — modes, high-quality share (Euclidean 3σ rule) and exact W1 of the last
+     training-time evaluation (``train.n_eval`` samples vs as many fresh data points);
+   * test log-likelihood on one fixed held-out set per data set (:func:`test_points`), labelled
+     by how it was obtained (:data:`LL_KINDS`): ``exact`` (``log_prob``), ``AIS`` (``log_prob_estimate``
+     ± its standard error), ``IWAE bound`` (K importance samples through ``proposal``/``log_joint``:
+     a stochastic lower bound) with the ELBO beside it, ``grid`` (an energy exp(−E) normalised by a
+     Riemann sum on a grid over the box :func:`box`: exact up to the discretisation and the mass
+     outside the box) — against the data's exact entropy H(p) = −E_p log p(x), estimated on the
+     same held-out points with the exact mixture density;
+   * usability — training seconds until the evaluations first reach each threshold
+     (:data:`THRESHOLDS`), the weights' bytes, the Config's number of fields (hyper-parameters).
+
+   DDLS (Che et al. 2020) on the trained GAN is scored as its own row ("GAN + DDLS"): the same
+   generator and discriminator, samples from Langevin in z (genzoo's ``ddls`` sampler, defaults).
+3. **Nulls** scored by the same rules: the suite's sample-quality nulls (data, one Gaussian fit,
+   uniform box, uniform circle) and their log-likelihoods on the same held-out points (data:
+   the exact density, i.e. −H(p); Gaussian: the moment fit; uniform on the box).
+4. **Report** (:mod:`genzoo.bench.zoo_report`): ``OUT/report.md`` and a self-contained
+   ``OUT/report.html``.
+
+Wall-clock numbers are measured on whatever machine runs the suite (with ``--jobs`` workers
+sharing it): compare them within one report only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from genzoo.bench import benchmark
+from genzoo.errors import GenzooError
+
+# ---------------------------------------------------------------------------------- the protocol
+#: Bump when anything pinned below changes (it is part of the generated specs, hence their hash).
+VERSION = 1
+
+#: The data sets: 2-D mixtures with an exact density (``dataset.density.log_prob``). The ring's σ is
+#: 0.05 (the mode-collapse suite uses 0.01): at 0.01 no likelihood model of any family places a
+#: sample within 3σ in a CPU budget, and the grid normalisation would need a finer grid.
+DATA: list[dict[str, Any]] = [
+    {"name": "ring8", "n": 50000, "modes": 8, "radius": 1.0, "std": 0.05, "seed": 0},
+    {"name": "grid25", "n": 50000, "side": 5, "spacing": 2.0, "std": 0.05, "seed": 0},
+    {"name": "moons", "n": 50000, "components": 200, "noise": 0.05, "seed": 0},
+]
+
+#: (label, family, model, config values, learning-rate fields). Config values not listed are the
+#: model's defaults; the learning rates are written out (they are the defaults genzoo resolves on
+#: points) because the sensitivity runs scale them. The RBM has 16 hidden units so that its log Z is
+#: exact (2^16 hidden states enumerated); its AIS settings only make the training-time AIS check cheap.
+ZOO: list[tuple[str, str, str, dict[str, Any], tuple[str, ...]]] = [
+    ("GAN", "GAN", "gan", {"objective": "nonsaturating", "lr_g": 1e-3, "lr_d": 1e-3}, ("lr_g", "lr_d")),
+    ("WGAN-GP", "GAN", "wgan-gp", {"lr_g": 1e-4, "lr_d": 1e-4}, ("lr_g", "lr_d")),
+    ("VAE", "VAE", "vae", {"lr": 1e-3}, ("lr",)),
+    ("IWAE (k=5)", "VAE", "iwae", {"lr": 1e-3}, ("lr",)),
+    ("β-VAE (β=4)", "disentangling AE", "beta-vae", {"lr": 1e-4}, ("lr",)),
+    ("DAE", "autoencoder", "dae", {"lr": 1e-3}, ("lr",)),
+    ("GB-RBM (16 hidden)", "Boltzmann", "rbm", {"visible": "gaussian", "n_hidden": 16, "lr": 1e-3,
+                                                     "ais_betas": 200, "ais_runs": 20}, ("lr",)),
+    ("EBM", "EBM", "ebm", {"lr": 3e-3}, ("lr",)),
+    ("DDGM", "EBM bridge", "ddgm", {"lr": 3e-3, "lr_g": 3e-3}, ("lr", "lr_g")),
+    ("MEG", "EBM bridge", "meg", {"lr": 3e-3, "lr_g": 3e-3}, ("lr", "lr_g")),
+    ("ALI", "ALI/BiGAN", "ali", {"lr_g": 1e-3, "lr_d": 1e-3}, ("lr_g", "lr_d")),
+    ("BiGAN", "ALI/BiGAN", "bigan", {"lr_g": 1e-3, "lr_d": 1e-3}, ("lr_g", "lr_d")),
+]
+#: Rows scored from another model's runs: (label, family, source label, sampler).
+DERIVED: list[tuple[str, str, str, str]] = [("GAN + DDLS", "EBM bridge", "GAN", "ddls")]
+#: Learning-rate multipliers of the sensitivity runs (on :data:`LR_DATA`).
+LR_FACTORS: tuple[float, ...] = (1 / 3, 3.0)
+LR_DATA = "ring8"
+
+#: Budgets: train values shared by every cell; ``seeds`` of the main grid and ``lr_seeds`` of the
+#: sensitivity grid; ``n_test`` held-out points for log-likelihoods, ``iw_k`` importance samples.
+BUDGETS: dict[str, dict[str, Any]] = {
+    "full": {"train": {"steps": 3000, "batch_size": 256, "n_eval": 2500, "log_every": 50, "sample_every": 250,
+                       "checkpoint_every": 1000, "threads": 1, "device": "cpu"},
+             "seeds": [0, 1, 2], "lr_seeds": [0, 1, 2], "n_test": 2500, "iw_k": 1000, "grid_bins": 400},
+    "quick": {"train": {"steps": 200, "batch_size": 128, "n_eval": 300, "log_every": 25, "sample_every": 50,
+                        "checkpoint_every": 200, "threads": 1, "device": "cpu"},
+              "seeds": [0, 1, 2], "lr_seeds": [0], "n_test": 1000, "iw_k": 200, "grid_bins": 300},
+}
+
+#: Usability thresholds, read from the evaluations over training: the first evaluation at which the
+#: model is better than a null that knows nothing (scored by the same rule at the same n).
+THRESHOLDS: dict[str, str] = {
+    "w1_gauss": "W1 below the one-Gaussian null's W1",
+    "hq_nulls": "high-quality share above every null's (uniform box, Gaussian, circle)",
+}
+
+#: How a log-likelihood was obtained (the label every table carries).
+LL_KINDS: dict[str, str] = {
+    "exact": "exact log p(x) (log_prob)",
+    "AIS": "AIS estimate of log p(x) ± its standard error (log_prob_estimate)",
+    "IWAE bound": "importance-weighted lower bound L_K (proposal + log_joint), E[L_K] ≤ log p(x)",
+    "ELBO": "evidence lower bound (elbo)",
+    "grid": "exp(−E) normalised by a Riemann sum on a grid over the data box (energy)",
+}
+
+#: Margin of the box (in σ) beyond the mixture means for the uniform null and grid normalisation.
+BOX_SIGMAS = 6.0
+
+
+# ---------------------------------------------------------------------------------- specs
+def _budget(quick: bool) -> dict[str, Any]:
+    return BUDGETS["quick" if quick else "full"]
+
+
+def _lr_label(label: str, factor: float) -> str:
+    return f"{label} [lr ×{'1/3' if abs(factor - 1 / 3) < 1e-9 else f'{factor:g}'}]"
+
+
+def lr_cell_label(label: str, factor: float) -> str:
+    """The label of a learning-rate variant of ``label`` in the sensitivity grid."""
+    return _lr_label(label, factor)
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    return json.dumps(str(v), ensure_ascii=False)
+
+
+def _inline(d: dict[str, Any]) -> str:
+    return "{ " + ", ".join(f"{json.dumps(k) if not k.isidentifier() else k} = {_toml_value(v)}" for k, v in d.items()) + " }"
+
+
+def spec_text(which: str, zoo: list | None = None, data: list | None = None, budgets: dict | None = None) -> str:
+    """The suite spec (TOML) of the ``main`` or ``lr`` grid, generated from the tables above.
+
+    The full budget is the spec's ``[train]``, the quick one its ``[quick]`` (what ``--quick`` runs).
+    """
+    zoo, data, budgets = zoo or ZOO, data or DATA, budgets or BUDGETS
+    full, quick = budgets["full"], budgets["quick"]
+    seeds_key = "seeds" if which == "main" else "lr_seeds"
+    lines = [f'name = "zoo-{which}"', f"version = {VERSION}",
+             f'description = "the zoo\'s {which} grid: every family on 2-D mixtures (generated by genzoo.bench.zoo)"',
+             f"seeds = {_toml_value(full[seeds_key])}", 'metrics = ["modes", "hq_share", "w1"]',
+             'curves = ["w1", "hq_share"]', "", "[protocol]", 'hq_rule = "euclidean"', "hq_threshold = 3.0", "", "[train]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in full["train"].items()]
+    lines += ["", "[quick]"] + [f"{k} = {_toml_value(v)}" for k, v in quick["train"].items()]
+    lines += [f"seeds = {_toml_value(quick[seeds_key])}"]
+    for d in data:
+        if which == "lr" and d["name"] != LR_DATA:
+            continue
+        lines += ["", "[[data]]"] + [f"{k} = {_toml_value(v)}" for k, v in d.items()]
+    for label, family, model, values, lr_fields in zoo:
+        variants = [(label, values)] if which == "main" else [
+            (_lr_label(label, f), {**values, **{k: float(f"{values[k] * f:.6g}") for k in lr_fields}}) for f in LR_FACTORS]
+        for lab, vals in variants:
+            lines += ["", "[[models]]", f"label = {_toml_value(lab)}", f"model = {_toml_value(model)}",
+                      f"set = {_inline(vals)}", f"note = {_toml_value(family)}"]
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------------- scoring helpers
+def test_points(dataset: Any, n: int) -> Tensor:
+    """The held-out points every log-likelihood of a data set is measured on (fixed seed, float32)."""
+    return dataset.fresh(n, torch.Generator().manual_seed(20_240_607)).float().cpu()
+
+
+def box(dataset: Any) -> tuple[Tensor, Tensor]:
+    """(low, high) per coordinate: the means' bounding box grown by ``BOX_SIGMAS``·σ."""
+    means = dataset.density.means.double().cpu()
+    sigma = float(torch.as_tensor(dataset.density.std).double().max())
+    return means.min(0).values - BOX_SIGMAS * sigma, means.max(0).values + BOX_SIGMAS * sigma
+
+
+def grid_log_z(neg_energy: Any, low: Tensor, high: Tensor, bins: int) -> float:
+    """log ∫_box exp(−E) ≈ logsumexp over the cell centres of a bins × bins grid + log(cell area)."""
+    cx = low[0] + (high[0] - low[0]) * (torch.arange(bins, dtype=torch.float64) + 0.5) / bins
+    cy = low[1] + (high[1] - low[1]) * (torch.arange(bins, dtype=torch.float64) + 0.5) / bins
+    gx, gy = torch.meshgrid(cx, cy, indexing="ij")
+    points = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
+    area = float((high[0] - low[0]) * (high[1] - low[1])) / bins**2
+    with torch.no_grad():
+        values = torch.cat([neg_energy(c.float()).double().reshape(-1) for c in points.split(8192)])
+    return float(torch.logsumexp(values, 0)) + math.log(area)
+
+
+def _mean_se(values: Tensor) -> tuple[float, float]:
+    v = values.double().reshape(-1)
+    if not bool(torch.isfinite(v).all()):
+        return -math.inf, math.nan
+    return float(v.mean()), float(v.std() / math.sqrt(v.numel())) if v.numel() > 1 else math.nan
+
+
+def likelihood(model: Any, dataset: Any, x: Tensor, iw_k: int, bins: int) -> dict[str, Any]:
+    """The model's test log-likelihood of ``x`` by the best means it declares, labelled (see :data:`LL_KINDS`).
+
+    ``ll`` (mean nats per point), ``ll_se`` (standard error over the test points, and for AIS the
+    estimator's own error added in quadrature), ``ll_kind``; ``elbo`` beside an IWAE bound.
+    Empty for models with no density (implicit models).
+    """
+    from genzoo.metrics.likelihood import has_bound, has_iw, iw_log_likelihood
+
+    out: dict[str, Any] = {}
+    with torch.no_grad():
+        if callable(getattr(model, "log_prob", None)):
+            try:
+                out["ll"], out["ll_se"] = _mean_se(model.log_prob(x))
+                out["ll_kind"] = "exact"
+                return out
+            except GenzooError:  # e.g. too many units to enumerate: fall through to an estimate
+                pass
+        if callable(getattr(model, "log_prob_estimate", None)):
+            values, err = model.log_prob_estimate(x)
+            mean, se = _mean_se(values)
+            out.update(ll=mean, ll_se=math.sqrt(se**2 + float(err) ** 2), ll_kind="AIS")
+            return out
+        if has_iw(model):
+            torch.manual_seed(0)
+            out["ll"], out["ll_se"] = _mean_se(torch.cat([iw_log_likelihood(model, xb, iw_k) for xb in x.split(250)]))
+            out["ll_kind"], out["iw_k"] = "IWAE bound", iw_k
+        if has_bound(model):
+            torch.manual_seed(0)
+            elbo, elbo_se = _mean_se(torch.cat([model.elbo(xb).reshape(-1) for xb in x.split(250)]))
+            if "ll" in out:
+                out["elbo"] = elbo
+            else:
+                out.update(ll=elbo, ll_se=elbo_se, ll_kind="ELBO")
+            return out
+        if callable(getattr(model, "energy", None)) and x.shape[1] == 2:
+            low, high = box(dataset)
+            log_z = grid_log_z(lambda y: -model.energy(y), low, high, bins)
+            out["ll"], out["ll_se"] = _mean_se(-model.energy(x).double() - log_z)
+            out["ll_kind"], out["grid_bins"] = "grid", bins
+    return out
+
+
+def null_likelihoods(dataset: Any, x: Tensor, bins: int) -> list[dict[str, Any]]:
+    """Log-likelihoods of the nulls on the test points ``x``: the data's exact density (−H(p)), a Gaussian
+    fitted to the training data by moments, uniform on :func:`box`; and the grid normalisation applied
+    to the exact density, whose gap to the exact value is the discretisation error of ``grid`` rows."""
+    rows = []
+    exact = dataset.density.log_prob(x.double())
+    rows.append({"null": "data", "ll_kind": "exact", **dict(zip(("ll", "ll_se"), _mean_se(exact)))})
+    train = dataset.x.double().cpu().reshape(len(dataset.x), -1)
+    gauss = torch.distributions.MultivariateNormal(train.mean(0), torch.cov(train.T))
+    rows.append({"null": "gaussian", "ll_kind": "exact", **dict(zip(("ll", "ll_se"), _mean_se(gauss.log_prob(x.double()))))})
+    low, high = box(dataset)
+    inside = ((x.double() >= low) & (x.double() <= high)).all(1)
+    log_u = -float(torch.log(high - low).sum())
+    rows.append({"null": "uniform-box", "ll_kind": "exact", "ll": log_u if bool(inside.all()) else -math.inf,
+                 "ll_se": 0.0, "outside": int((~inside).sum())})
+    log_z = grid_log_z(lambda y: dataset.density.log_prob(y.double()), low, high, bins)
+    rows.append({"null": "data (grid-normalised)", "ll_kind": "grid", "grid_bins": bins,
+                 **dict(zip(("ll", "ll_se"), _mean_se(exact - log_z)))})
+    return rows
+
+
+def training_curve(run_dir: Path) -> list[dict[str, float]]:
+    """The evaluations over training with the cumulative training seconds at each (evaluation time excluded).
+
+    Seconds come from the trainer's logged speed: each log window of s steps at r steps/s adds s/r.
+    """
+    from genzoo.train.trainer import read_metrics
+
+    records, _ = read_metrics(run_dir / "metrics.jsonl")
+    seconds, last_step, out = 0.0, 0, []
+    for r in records:
+        step = int(r["step"])
+        if r.get("steps_per_s"):
+            seconds += (step - last_step) / float(r["steps_per_s"])
+            last_step = step
+        if "w1" in r:
+            out.append({"step": step, "seconds": seconds, **{k: float(r[k]) for k in ("w1", "hq_share", "modes") if k in r}})
+    return out
+
+
+def time_to(curve: list[dict[str, float]], metric: str, bar: float, direction: str) -> float | None:
+    """Training seconds at the first evaluation where ``metric`` is beyond ``bar`` (None: never)."""
+    for point in curve:
+        v = point.get(metric)
+        if v is not None and math.isfinite(v) and (v < bar if direction == "lower" else v > bar):
+            return point["seconds"]
+    return None
+
+
+def weight_bytes(model: Any) -> int:
+    """Bytes of the model's weights (every tensor of its ``state_dict``: parameters and buffers)."""
+    return int(sum(t.numel() * t.element_size() for t in model.state_dict().values() if isinstance(t, Tensor)))
+
+
+def n_hyperparameters(model_name: str) -> int:
+    """The number of fields of the model's Config (what a user may set)."""
+    from genzoo.models import MODELS
+
+    return len(dataclasses.fields(MODELS.get(model_name).Config))
+
+
+# ---------------------------------------------------------------------------------- scoring a cell
+def score_cell(run_dir: Path, dataset: Any, x_test: Tensor, budget: dict[str, Any], sampler: str | None = None) -> dict[str, Any]:
+    """Likelihood, size and curve of one finished run (``sampler``: score the run's DDLS samples instead)."""
+    from genzoo import run
+    from genzoo.metrics.evaluate import evaluate
+
+    model, config = run.load(run_dir)
+    out: dict[str, Any] = {"weight_bytes": weight_bytes(model), "n_hparams": n_hyperparameters(config["model"]),
+                           "checkpoint_bytes": (run_dir / "checkpoint.safetensors").stat().st_size}
+    if sampler is None:
+        start = time.perf_counter()
+        out.update(likelihood(model, dataset, x_test, budget["iw_k"], budget["grid_bins"]))
+        out["ll_seconds"] = time.perf_counter() - start
+        out["curve"] = training_curve(run_dir)
+        return out
+    from genzoo.sampling.ddls import DDLS, DDLSConfig
+
+    n = int(config["train"].n_eval or 2500)
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    ddls = DDLS.from_model(model, DDLSConfig(), data=dataset.x)
+    samples = ddls.sample(n).detach().float().cpu()
+    out["sample_seconds"] = time.perf_counter() - start
+    with torch.no_grad():
+        metrics = evaluate(model, dataset, seed=0, samples=samples, n=n)
+    out.update({k: float(metrics[k]) for k in ("modes", "hq_share", "w1") if k in metrics})
+    out["sampler"] = sampler
+    return out
+
+
+def failure_status(failure: dict[str, Any]) -> str:
+    """``diverged`` for a run stopped by the divergence guard (DivergenceError) or by another error about
+    non-finite values (e.g. a distribution refusing a NaN parameter before the guard saw it); else ``failed``."""
+    if failure.get("kind") == "DivergenceError":
+        return "diverged"
+    import re
+
+    text = str(failure.get("error", "")).lower()
+    return "diverged" if re.search(r"\b(nan|inf)\b|invalid values|non-finite", text) else "failed"
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    import os
+
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
+    os.replace(tmp, path)
+
+
+def score_all(out: Path, quick: bool, zoo: list, data: list, budgets: dict) -> dict[str, Any]:
+    """Score every finished cell of both grids (cached per cell in ``OUT/scores``); write ``OUT/zoo.json``."""
+    from genzoo import data as data_module
+    from genzoo.bench import suite
+
+    budget = budgets["quick" if quick else "full"]
+    score_dir = out / "scores"
+    score_dir.mkdir(exist_ok=True)
+    datasets: dict[str, Any] = {}
+    tests: dict[str, Tensor] = {}
+
+    def dataset_of(d: dict[str, Any]) -> Any:
+        label = suite.data_label(d)
+        if label not in datasets:
+            datasets[label] = data_module.load(d["name"], **{k: v for k, v in d.items() if k not in ("name", "label")})
+            tests[label] = test_points(datasets[label], budget["n_test"])
+        return datasets[label]
+
+    grids: dict[str, Any] = {}
+    for which in ("main", "lr"):
+        gdir = out / which
+        if not (gdir / suite.SUITE_FILE).is_file():
+            continue
+        ident = json.loads((gdir / suite.SUITE_FILE).read_text())
+        spec = suite.load_spec(gdir / "spec.toml")
+        grid = suite.cells(spec, ident["quick"], ident["overrides"])
+        rows = {r["id"]: r for r in suite.finished(spec, grid, gdir, ident["spec_sha256"])}
+        failed = {}
+        for cell in grid:
+            path = gdir / "cells" / f"{cell['id']}.failed.json"
+            if cell["id"] not in rows and path.is_file():
+                failed[cell["id"]] = json.loads(path.read_text())
+        cells_out = []
+        for cell in grid:
+            entry = {k: cell[k] for k in ("id", "label", "model", "data_label", "seed", "steps")}
+            d = next(x for x in spec["data"] if suite.data_label(x) == cell["data_label"])
+            if cell["id"] in rows:
+                r = rows[cell["id"]]
+                entry.update(status="ok", seconds=r.get("seconds"),
+                             **{k: r[k] for k in ("modes", "hq_share", "w1", "steps_per_s") if k in r})
+                cache = score_dir / f"{which}__{cell['id']}.json"
+                scored = None
+                if cache.is_file():
+                    scored = json.loads(cache.read_text())
+                    scored = scored if scored.get("spec_sha256") == ident["spec_sha256"] else None
+                if scored is None:
+                    ds = dataset_of(d)
+                    try:
+                        scored = score_cell(gdir / r["run"], ds, tests[cell["data_label"]], budget)
+                    except Exception as e:  # noqa: BLE001 - one unscorable run must not lose the table
+                        scored = {"score_error": f"{type(e).__name__}: {e}"}
+                    scored["spec_sha256"] = ident["spec_sha256"]
+                    _write_json(cache, scored)
+                entry.update({k: v for k, v in scored.items() if k != "spec_sha256"})
+            elif cell["id"] in failed:
+                f = failed[cell["id"]]
+                entry.update(status=failure_status(f), error=str(f.get("error"))[:300], error_kind=f.get("kind"))
+            else:
+                entry["status"] = "missing"
+            cells_out.append(entry)
+        grids[which] = {"ident": ident, "cells": cells_out, "spec": spec}
+    # derived rows (DDLS on the GAN's runs of the main grid)
+    derived_cells = []
+    if "main" in grids:
+        gdir = out / "main"
+        sha = grids["main"]["ident"]["spec_sha256"]
+        for label, family, source, sampler in DERIVED:
+            for c in grids["main"]["cells"]:
+                if c["label"] != source:
+                    continue
+                entry = {**{k: c[k] for k in ("data_label", "seed", "steps", "model")}, "label": label,
+                         "id": f"{c['id']}__{sampler}", "source": source}
+                if c["status"] != "ok":
+                    entry["status"] = c["status"]
+                    derived_cells.append(entry)
+                    continue
+                cache = score_dir / f"derived__{entry['id']}.json"
+                scored = json.loads(cache.read_text()) if cache.is_file() else None
+                if scored is None or scored.get("spec_sha256") != sha:
+                    d = next(x for x in grids["main"]["spec"]["data"] if suite.data_label(x) == c["data_label"])
+                    try:
+                        scored = score_cell(gdir / "runs" / c["id"], dataset_of(d), tests[c["data_label"]], budget, sampler)
+                    except Exception as e:  # noqa: BLE001
+                        scored = {"score_error": f"{type(e).__name__}: {e}"}
+                    scored["spec_sha256"] = sha
+                    _write_json(cache, scored)
+                entry.update(status="ok", seconds=c.get("seconds"), curve=c.get("curve", []),
+                             **{k: v for k, v in scored.items() if k != "spec_sha256"})
+                derived_cells.append(entry)
+    # nulls: the suite's sample-quality nulls and our likelihood nulls, per data set
+    nulls: dict[str, Any] = {}
+    if "main" in grids:
+        summary_path = out / "main" / "summary.json"
+        quality_nulls = json.loads(summary_path.read_text()).get("nulls", {}) if summary_path.is_file() else {}
+        for d in grids["main"]["spec"]["data"]:
+            label = suite.data_label(d)
+            ds = dataset_of(d)
+            nulls[label] = {"quality": quality_nulls.get(label, []),
+                            "likelihood": null_likelihoods(ds, tests[label], budget["grid_bins"]),
+                            "n_test": budget["n_test"]}
+    families = {label: family for label, family, *_ in zoo} | {label: family for label, family, *_ in DERIVED}
+    models = {label: model for label, _, model, *_ in zoo} | {label: m for label, _, src, _ in DERIVED
+                                                               for lab, _, m, *_ in zoo if lab == src}
+    result = {"version": VERSION, "quick": quick, "budget": budget, "families": families, "models": models,
+              "zoo": [{"label": lab, "family": fam, "model": m, "set": s, "lr_fields": list(lr)} for lab, fam, m, s, lr in zoo],
+              "derived": [{"label": lab, "family": fam, "source": src, "sampler": smp} for lab, fam, src, smp in DERIVED],
+              "lr_factors": list(LR_FACTORS), "lr_data": LR_DATA, "thresholds": THRESHOLDS, "ll_kinds": LL_KINDS,
+              "box_sigmas": BOX_SIGMAS,
+              "grids": {w: {"ident": g["ident"], "cells": g["cells"]} for w, g in grids.items()},
+              "derived_cells": derived_cells, "nulls": nulls, "capabilities": capability_table()}
+    result["usability"] = usability(result)
+    _write_json(out / "zoo.json", result)
+    return result
+
+
+# ---------------------------------------------------------------------------------- usability
+def _stats(values: list[float]) -> dict[str, Any]:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return {"n": 0}
+    mean = sum(finite) / len(finite)
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)) if len(finite) > 1 else None
+    s = sorted(finite)
+    median = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+    return {"n": len(finite), "mean": mean, "std": std, "min": s[0], "max": s[-1], "median": median}
+
+
+def _bars(result: dict[str, Any], data: str) -> dict[str, float]:
+    """The thresholds' bars on one data set from the sample-quality nulls (mean over seeds)."""
+    quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
+    bars = {}
+    if "gaussian" in quality and "w1" in quality["gaussian"]:
+        bars["w1_gauss"] = quality["gaussian"]["w1"]
+    hq = [e["hq_share"] for name, e in quality.items() if name != "data" and "hq_share" in e]
+    if hq:
+        bars["hq_nulls"] = max(hq)
+    return bars
+
+
+def usability(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per zoo model: time to each threshold per data set (over seeds), divergences,
+    learning-rate sensitivity (range of final W1 and hq_share over lr ×1/3, ×1, ×3 on ring8),
+    hyper-parameters, weights' bytes, training speed."""
+    main = result["grids"].get("main", {}).get("cells", [])
+    lr = result["grids"].get("lr", {}).get("cells", [])
+    rows = []
+    labels = [z["label"] for z in result["zoo"]] + [d["label"] for d in result["derived"]]
+    data_labels = list(dict.fromkeys(c["data_label"] for c in main))
+    for label in labels:
+        is_derived = label in [d["label"] for d in result["derived"]]
+        mine = [c for c in (result["derived_cells"] if is_derived else main) if c["label"] == label]
+        row: dict[str, Any] = {"label": label, "family": result["families"].get(label), "model": result["models"].get(label)}
+        for data in data_labels:
+            cells = [c for c in mine if c["data_label"] == data]
+            bars = _bars(result, data)
+            for key, bar in bars.items():
+                metric, direction = ("w1", "lower") if key == "w1_gauss" else ("hq_share", "higher")
+                times = []
+                for c in cells:
+                    if c.get("status") != "ok":
+                        continue
+                    if is_derived:  # DDLS is scored once at the end: it counts if it clears the bar then
+                        v = c.get(metric)
+                        ok = v is not None and (v < bar if direction == "lower" else v > bar)
+                        times.append(c["curve"][-1]["seconds"] + c.get("sample_seconds", 0.0) if ok and c.get("curve") else None)
+                    else:
+                        times.append(time_to(c.get("curve", []), metric, bar, direction))
+                row[f"t_{key}__{data}"] = {"bar": bar, "reached": sum(t is not None for t in times), "runs": len(times),
+                                           **_stats([t for t in times if t is not None])}
+            finals = [c for c in cells if c.get("status") == "ok"]
+            for m in ("w1", "hq_share"):
+                row[f"{m}__{data}"] = _stats([c.get(m) for c in finals])
+            sps = [c["steps"] / c["curve"][-1]["seconds"] for c in finals if c.get("curve") and c["curve"][-1]["seconds"] > 0]
+            row[f"steps_per_s__{data}"] = _stats(sps)
+        # divergence over every run of this model (main grid and learning-rate grid)
+        pool = mine + ([] if is_derived else [c for c in lr if c["label"].startswith(label + " [lr")])
+        row["runs"] = len(pool)
+        row["diverged"] = sum(c.get("status") == "diverged" for c in pool)
+        row["failed"] = sum(c.get("status") == "failed" for c in pool)
+        # learning-rate sensitivity on the lr data set: per seed, the range over ×1/3, ×1, ×3
+        if not is_derived:
+            sens: dict[str, Any] = {}
+            for m in ("w1", "hq_share"):
+                spans, per_factor = [], {}
+                seeds = sorted({c["seed"] for c in lr if c["label"].startswith(label + " [lr")})
+                for seed in seeds:
+                    base = next((c for c in main if c["label"] == label and c["data_label"] == result["lr_data"]
+                                 and c["seed"] == seed), None)
+                    variants = [c for c in lr if c["label"].startswith(label + " [lr") and c["seed"] == seed]
+                    values = {"×1": base.get(m) if base and base.get("status") == "ok" else None}
+                    for c in variants:
+                        values[c["label"][len(label) + 5:-1]] = c.get(m) if c.get("status") == "ok" else None
+                    per_factor[seed] = values
+                    finite = [v for v in values.values() if v is not None]
+                    if len(finite) == len(values) and finite:
+                        spans.append(max(finite) - min(finite))
+                sens[m] = {"range": _stats(spans), "values": per_factor}
+            row["lr_sensitivity"] = sens
+        ok = [c for c in mine if c.get("status") == "ok"]
+        row["n_hparams"] = next((c["n_hparams"] for c in ok if "n_hparams" in c), None)
+        row["weight_bytes"] = next((c["weight_bytes"] for c in ok if "weight_bytes" in c), None)
+        if is_derived:
+            row["n_hparams"] = (row["n_hparams"] or 0) + len(dataclasses.fields(_sampler_config(label, result)))
+        rows.append(row)
+    return rows
+
+
+def _sampler_config(label: str, result: dict[str, Any]) -> type:
+    from genzoo.sampling.ddls import DDLSConfig
+
+    return DDLSConfig
+
+
+# ---------------------------------------------------------------------------------- capabilities
+def classify(caps: list[str]) -> dict[str, str]:
+    """The seeds/003-style columns from declared capabilities.
+
+    density: ``explicit`` when the model writes p(x) down (``log_prob``, ``log_prob_estimate``,
+    ``elbo`` — a latent-variable p(x) = ∫ p(x|z) p(z) dz — or ``energy``, p ∝ exp(−E)), else
+    ``implicit`` (only a sampler). likelihood: ``exact`` (``log_prob``), else ``estimate``
+    (``log_prob_estimate``), else ``bound`` (``elbo``, or ``log_joint`` with a proposal: IWAE), else
+    ``unnormalised`` (``energy``: exact up to log Z, intractable beyond low dimensions), else
+    ``intractable``.
+    """
+    s = set(caps)
+    explicit = bool(s & {"log_prob", "log_prob_estimate", "elbo", "energy"})
+    if "log_prob" in s:
+        ll = "exact"
+    elif "log_prob_estimate" in s:
+        ll = "estimate"
+    elif "elbo" in s or {"log_joint", "proposal"} <= s:
+        ll = "bound"
+    elif "energy" in s:
+        ll = "unnormalised"
+    else:
+        ll = "intractable"
+    latent = "yes" if s & {"encode", "decode", "proposal", "log_joint"} else "—"
+    return {"density": "explicit" if explicit else "implicit", "likelihood": ll, "inference": latent}
+
+
+def capability_table(models: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """Every registered model (or ``models``: name → class) with its capabilities and classification."""
+    from genzoo.models import MODELS, capabilities
+
+    items = models.items() if models is not None else MODELS.items()
+    rows = []
+    for name, cls in items:
+        caps = capabilities(cls)
+        rows.append({"model": name, "capabilities": caps, **classify(caps),
+                     "summary": (cls.__doc__ or name).strip().splitlines()[0]})
+    return sorted(rows, key=lambda r: r["model"])
+
+
+# ---------------------------------------------------------------------------------- the benchmark
+def run_zoo(out: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None,
+            zoo: list | None = None, data: list | None = None, budgets: dict | None = None) -> Path:
+    """Train both grids (resumable), score every cell, write ``zoo.json`` and the report."""
+    from genzoo.bench import suite
+    from genzoo.bench.zoo_report import write_report
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    zoo, data, budgets = zoo or ZOO, data or DATA, budgets or BUDGETS
+    options = dict(options or {})
+    grids = options.pop("grids", "main,lr").split(",")
+    for which in grids:
+        if which not in ("main", "lr"):
+            raise GenzooError(f"invalid value grids={which!r}: expected main, lr or main,lr")
+    start = time.perf_counter()
+    for which in ("main", "lr"):
+        if which not in grids:
+            continue
+        spec_path = out / f"zoo-{which}.toml"
+        spec_path.write_text(spec_text(which, zoo, data, budgets))
+        try:
+            suite.run_suite(spec_path, out / which, quick=quick, jobs=jobs, options=options)
+        except GenzooError as e:
+            if "cell(s) failed" not in str(e):
+                raise
+            print(f"zoo: {e}", flush=True)  # diverged/failed cells are counted in the report
+    trained = time.perf_counter() - start
+    result = score_all(out, quick, zoo, data, budgets)
+    scored = time.perf_counter() - start - trained
+    timing_path = out / "zoo_timing.json"
+    timing = json.loads(timing_path.read_text()) if timing_path.is_file() else {"invocations": []}
+    timing["invocations"].append({"train_seconds": trained, "score_seconds": scored, "jobs": jobs, "quick": quick,
+                                  "finished": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()) + " UTC"})
+    _write_json(timing_path, timing)
+    write_report(out, result, timing)
+    print(f"zoo: trained in {trained:.0f} s, scored in {scored:.0f} s; report: {out / 'report.md'} and {out / 'report.html'}")
+    return out
+
+
+@benchmark("zoo")
+def zoo_benchmark(out: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
+    """The zoo: every family on ring8, grid25 and moons, 3 seeds; sample quality, labelled likelihoods, usability."""
+    return run_zoo(out, quick=quick, jobs=jobs, options=options)

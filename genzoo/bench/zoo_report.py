@@ -1,0 +1,435 @@
+"""Render the zoo (``OUT/zoo.json`` from :mod:`genzoo.bench.zoo`) as ``report.md`` and a self-contained ``report.html``.
+
+Sections: how to read it; per data set one table of sample quality and labelled test
+log-likelihood (mean ± sample std over seeds) with the null baselines scored the same way;
+the usability table (time to a threshold, spread over seeds, learning-rate sensitivity,
+divergences, hyper-parameters, weights' size, speed); figures (quality vs training time,
+log-likelihood vs sample quality across families, final samples); the seeds/003-style table of
+every registered model classified from its declared capabilities; conclusions generated from the
+numbers (each states the numbers it rests on); the protocol. Figures are PNGs in
+``OUT/figures`` (linked from the Markdown, embedded as base64 in the HTML; no JavaScript).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import math
+import shutil
+from pathlib import Path
+from typing import Any
+
+from genzoo.bench.report import fmt
+
+MARKERS = {"exact": "o", "AIS": "D", "IWAE bound": "^", "ELBO": "v", "grid": "s"}
+
+
+# ---------------------------------------------------------------------------------- numbers
+def pm(stats: dict[str, Any] | None, scale: float = 1.0) -> str:
+    """'mean ± std' of a _stats dict ('—' when empty; the mean alone for one value)."""
+    if not stats or not stats.get("n"):
+        return "—"
+    if stats.get("std") is None:
+        return fmt(stats["mean"] * scale)
+    return f"{fmt(stats['mean'] * scale)} ± {fmt(stats['std'] * scale)}"
+
+
+def _stats(values: list[float]) -> dict[str, Any]:
+    from genzoo.bench.zoo import _stats as stats
+
+    return stats(values)
+
+
+def model_labels(result: dict[str, Any]) -> list[str]:
+    return [z["label"] for z in result["zoo"]] + [d["label"] for d in result["derived"]]
+
+
+def data_labels(result: dict[str, Any]) -> list[str]:
+    return list(dict.fromkeys(c["data_label"] for c in result["grids"].get("main", {}).get("cells", [])))
+
+
+def cells_of(result: dict[str, Any], label: str, data: str) -> list[dict[str, Any]]:
+    pool = result["grids"].get("main", {}).get("cells", []) + result["derived_cells"]
+    return [c for c in pool if c["label"] == label and c["data_label"] == data]
+
+
+def quality_table(result: dict[str, Any], data: str) -> tuple[list[str], list[list[str]], list[str]]:
+    """Header, rows (models then nulls) and footnotes of one data set's quality + likelihood table."""
+    nulls = result["nulls"].get(data, {})
+    entropy_row = next((r for r in nulls.get("likelihood", []) if r["null"] == "data"), None)
+    neg_h = entropy_row["ll"] if entropy_row else None
+    header = ["model", "family", "runs ok", "modes ↑", "hq_share ↑", "W1 ↓", "test log-lik. (nats) ↑", "how", "− (−H): gap ↑", "ELBO"]
+    rows: list[list[str]] = []
+    for label in model_labels(result):
+        cells = cells_of(result, label, data)
+        if not cells:
+            continue
+        ok = [c for c in cells if c.get("status") == "ok"]
+        st = {m: _stats([c.get(m) for c in ok]) for m in ("modes", "hq_share", "w1", "ll", "elbo")}
+        kinds = sorted({c["ll_kind"] for c in ok if c.get("ll_kind")})
+        kind = "/".join(kinds) if kinds else "intractable"
+        if kinds == ["IWAE bound"]:
+            kind += f" K={ok[0].get('iw_k')}"
+        if kinds == ["grid"]:
+            kind += f" {ok[0].get('grid_bins')}²"
+        gap = _stats([c["ll"] - neg_h for c in ok if c.get("ll") is not None and neg_h is not None])
+        status = f"{len(ok)}/{len(cells)}"
+        bad = [c["status"] for c in cells if c.get("status") != "ok"]
+        if bad:
+            status += " (" + ", ".join(f"{bad.count(s)} {s}" for s in sorted(set(bad))) + ")"
+        rows.append([label, result["families"].get(label, ""), status, pm(st["modes"]), pm(st["hq_share"]), pm(st["w1"]),
+                     pm(st["ll"]), kind if st["ll"].get("n") else "intractable", pm(gap) if st["ll"].get("n") else "—",
+                     pm(st["elbo"])])
+    quality = {e["label"]: e for e in nulls.get("quality", [])}
+    lik = {r["null"]: r for r in nulls.get("likelihood", [])}
+    for name in list(quality) + [n for n in lik if n not in quality]:
+        q, l_ = quality.get(name, {}), lik.get(name)
+        q_pm = {m: (f"{fmt(q[m])} ± {fmt(q[m + '_std'])}" if q.get(m + "_std") is not None else fmt(q.get(m))) if m in q else "—"
+                for m in ("modes", "hq_share", "w1")}
+        ll = "—" if l_ is None else (f"{fmt(l_['ll'])} ± {fmt(l_['ll_se'])}" if math.isfinite(l_["ll"]) else "−∞")
+        how = "—" if l_ is None else ("exact" if l_["ll_kind"] == "exact" else f"grid {l_.get('grid_bins')}²")
+        gap = "—" if l_ is None or neg_h is None or not math.isfinite(l_["ll"]) else fmt(l_["ll"] - neg_h)
+        rows.append([f"null: {name}", "null", str(q.get("n_seeds", "—")), q_pm["modes"], q_pm["hq_share"], q_pm["w1"],
+                     ll, how, gap, "—"])
+    notes = [
+        f"Test log-likelihood: mean over {nulls.get('n_test', '?')} fixed held-out points, then mean ± sample std over seeds "
+        "(for a null: ± the standard error over the points). 'how' says what the number is: exact, AIS estimate, "
+        "IWAE bound (a stochastic lower bound), ELBO (a lower bound) or grid (exp(−E) normalised on a grid over the box).",
+        "gap = log-likelihood − (mean exact log p of the same points) = −H(p) estimate; for an exact or grid value it estimates "
+        "−KL(p‖q) ≤ 0; for a bound it is at most that.",
+        "null: data (grid-normalised) is the exact density normalised by the same grid rule as the energy models: its gap to "
+        "null: data is the grid rule's own error on this data set.",
+    ]
+    return header, rows, notes
+
+
+def usability_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]], list[str]]:
+    datas = data_labels(result)
+    header = ["model", "family"] + [f"s to W1 < Gaussian null: {d}" for d in datas] + \
+             [f"lr ÷3/×3: W1 range ({result['lr_data']})", "diverged", "hyper-params", "weights", "steps/s"]
+    rows = []
+    for u in result["usability"]:
+        row = [u["label"], u["family"] or ""]
+        for d in datas:
+            t = u.get(f"t_w1_gauss__{d}")
+            if not t:
+                row.append("—")
+                continue
+            text = f"{fmt(t['median'])} [{fmt(t['min'])}–{fmt(t['max'])}]" if t.get("n") else "never"
+            row.append(f"{text} ({t['reached']}/{t['runs']})")
+        sens = u.get("lr_sensitivity", {}).get("w1")
+        if sens is None:
+            row.append("n/a (no lr)")
+        elif sens["range"].get("n"):
+            row.append(pm(sens["range"]) + (f" (n={sens['range']['n']})" if sens["range"]["n"] > 1 else ""))
+        else:
+            bad = sum(1 for v in sens["values"].values() for x in v.values() if x is None)
+            row.append(f"— ({bad} run(s) without a value)" if bad else "—")
+        row.append(f"{u['diverged']}/{u['runs']}" + (f" (+{u['failed']} failed)" if u.get("failed") else ""))
+        row.append(str(u["n_hparams"]) if u["n_hparams"] is not None else "—")
+        row.append(f"{u['weight_bytes'] / 1024:.0f} KiB" if u.get("weight_bytes") else "—")
+        sps = [u.get(f"steps_per_s__{d}", {}) for d in datas]
+        sps_all = _stats([s["mean"] for s in sps if s.get("n")])
+        row.append(fmt(sps_all["mean"]) if sps_all.get("n") else "—")
+        rows.append(row)
+    notes = [
+        "s to W1 < Gaussian null: training seconds (evaluation time excluded, from the trainer's logged speed) until the "
+        "first evaluation whose W1 is below the one-Gaussian null's W1 (same n, same rule); median [min–max] over the runs "
+        "that reached it, (reached/runs). 'never': no run reached it within the budget. GAN + DDLS is scored once, at the "
+        "end: its time is the GAN's training time plus the sampling time when its final samples clear the bar.",
+        f"lr ÷3/×3: every learning rate of the model multiplied by 1/3 and by 3 on {result['lr_data']}; the range "
+        "max − min of the final W1 over the three runs (×1/3, ×1, ×3) of a seed, mean ± std over seeds.",
+        "diverged: runs stopped by genzoo's divergence guard (NaN/Inf loss or weight → DivergenceError) over every run of "
+        "the model (main grid and learning-rate grid).",
+        "hyper-params: fields of the model's Config (what `--set` can change); weights: bytes of the state_dict "
+        "(parameters and buffers, float32) — the size of `genzoo export`'s file, before metadata.",
+        "steps/s: training steps per second (mean over data sets), one torch thread, on a shared machine: compare within "
+        "this report only.",
+    ]
+    return header, rows, notes
+
+
+def capability_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    header = ["model", "density of x", "log-likelihood", "latent inference", "capabilities", "what it is"]
+    rows = [[r["model"], r["density"], r["likelihood"], r["inference"], ", ".join(r["capabilities"]), r["summary"]]
+            for r in result["capabilities"]]
+    return header, rows
+
+
+# ---------------------------------------------------------------------------------- conclusions
+def conclusions(result: dict[str, Any]) -> list[str]:
+    """Statements generated from the numbers, each with the numbers it rests on."""
+    out: list[str] = []
+    for data in data_labels(result):
+        entries = []
+        for label in model_labels(result):
+            ok = [c for c in cells_of(result, label, data) if c.get("status") == "ok"]
+            w1 = _stats([c.get("w1") for c in ok])
+            if w1.get("n"):
+                entries.append((label, w1))
+        if len(entries) >= 2:
+            entries.sort(key=lambda e: e[1]["mean"])
+            (a, sa), (b, sb) = entries[0], entries[1]
+            separated = sa.get("n", 0) > 1 and sb.get("n", 0) > 1 and sa["max"] < sb["min"]
+            out.append(f"{data}: lowest mean W1 is {a} ({pm(sa)}, n={sa['n']}), then {b} ({pm(sb)}); "
+                       + ("every seed of the first is below every seed of the second." if separated
+                          else "their seeds overlap, so the order of these two is not established."))
+        quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
+        if "gaussian" in quality:
+            bar = quality["gaussian"]["w1"]
+            beat = [lab for lab, s in entries if s.get("n") and s["max"] < bar]
+            none = [lab for lab, s in entries if s.get("n") and s["min"] >= bar]
+            out.append(f"{data}: {len(beat)} of {len(entries)} models beat the one-Gaussian null's W1 ({fmt(bar)}) on every seed"
+                       + (f" ({', '.join(beat)})" if beat else "") + (f"; on no seed: {', '.join(none)}" if none else "") + ".")
+        lls = []
+        for label in model_labels(result):
+            ok = [c for c in cells_of(result, label, data) if c.get("status") == "ok" and c.get("ll") is not None]
+            if ok:
+                lls.append((label, _stats([c["ll"] for c in ok]), sorted({c["ll_kind"] for c in ok})))
+        lik = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
+        if lls and "gaussian" in lik and "data" in lik:
+            lls.sort(key=lambda e: -e[1]["mean"])
+            top = lls[0]
+            above = [lab for lab, s, _ in lls if s.get("n") and s["min"] > lik["gaussian"]["ll"]]
+            out.append(f"{data}: highest test log-likelihood {top[0]} ({pm(top[1])} nats, {'/'.join(top[2])}) against −H(p) = "
+                       f"{fmt(lik['data']['ll'])}; above the Gaussian null ({fmt(lik['gaussian']['ll'])}) on every seed: "
+                       + (", ".join(f"{lab}" for lab in above) if above else "none") + ". Bounds (IWAE, ELBO) are below "
+                       "their model's log-likelihood, so a bound row above another row is a real ordering, a bound row below is not.")
+    div = [(u["label"], u["diverged"], u["runs"]) for u in result["usability"] if u["diverged"]]
+    out.append("Divergences: " + ("; ".join(f"{lab} {d}/{n} runs" for lab, d, n in div) if div
+                                  else "none of the runs diverged (NaN/Inf) in this budget") + ".")
+    fast = []
+    for u in result["usability"]:
+        ts = [u.get(f"t_w1_gauss__{d}", {}) for d in data_labels(result)]
+        reached = sum(t.get("reached", 0) for t in ts)
+        runs = sum(t.get("runs", 0) for t in ts)
+        if runs:
+            fast.append((u["label"], reached, runs))
+    if fast:
+        fast.sort(key=lambda e: -e[1] / e[2])
+        out.append("Reached 'W1 below the Gaussian null' within the budget (runs, all data sets): "
+                   + ", ".join(f"{lab} {r}/{n}" for lab, r, n in fast) + ".")
+    return out
+
+
+# ---------------------------------------------------------------------------------- figures
+def _figure(w: float, h: float):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _colors(labels: list[str]) -> dict[str, Any]:
+    from matplotlib import colormaps
+
+    cmap = colormaps["tab20"]
+    return {lab: cmap(i % 20) for i, lab in enumerate(labels)}
+
+
+def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Quality vs time and likelihood vs quality per data set; final sample pictures. Returns figure records."""
+    fig_dir = out / "figures"
+    if fig_dir.exists():
+        shutil.rmtree(fig_dir)
+    fig_dir.mkdir(parents=True)
+    figures: list[dict[str, Any]] = []
+    labels = model_labels(result)
+    colors = _colors(labels)
+    datas = data_labels(result)
+    if not datas:
+        return figures
+    # quality vs time: mean W1 over seeds at each evaluation, against mean training seconds
+    fig = _figure(5.0 * len(datas), 4.2)
+    for i, data in enumerate(datas):
+        ax = fig.add_subplot(1, len(datas), i + 1)
+        for label in labels:
+            curves = [c.get("curve", []) for c in cells_of(result, label, data) if c.get("status") == "ok" and c.get("curve")]
+            if not curves or label in [d["label"] for d in result["derived"]]:
+                continue
+            n = min(len(c) for c in curves)
+            xs = [sum(c[k]["seconds"] for c in curves) / len(curves) for k in range(n)]
+            ys = [sum(c[k]["w1"] for c in curves) / len(curves) for k in range(n)]
+            ax.plot(xs, ys, marker=".", label=label, color=colors[label])
+        for d in cells_of(result, "GAN + DDLS", data):
+            pass
+        quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
+        for name, style in (("gaussian", "--"), ("data", ":")):
+            if name in quality:
+                ax.axhline(quality[name]["w1"], color="k", linestyle=style, linewidth=1, label=f"null: {name}")
+        ax.set_yscale("log")
+        ax.set_xlabel("training seconds (mean over seeds)")
+        ax.set_ylabel("W1 (exact) ↓")
+        ax.set_title(data)
+        if i == len(datas) - 1:
+            ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    path = fig_dir / "quality_vs_time.png"
+    fig.savefig(path, dpi=90)
+    figures.append({"path": path, "caption": "W1 over training against training seconds (mean over seeds; dashed: the "
+                    "one-Gaussian null, dotted: the data itself at the same sample size). Log scale."})
+    # likelihood vs sample quality
+    fig = _figure(5.0 * len(datas), 4.2)
+    for i, data in enumerate(datas):
+        ax = fig.add_subplot(1, len(datas), i + 1)
+        for label in labels:
+            ok = [c for c in cells_of(result, label, data) if c.get("status") == "ok" and c.get("ll") is not None
+                  and math.isfinite(c["ll"]) and c.get("w1") is not None]
+            if not ok:
+                continue
+            kind = ok[0]["ll_kind"]
+            w1 = _stats([c["w1"] for c in ok])
+            ll = _stats([c["ll"] for c in ok])
+            ax.errorbar([w1["mean"]], [ll["mean"]], xerr=[[w1["std"] or 0]], yerr=[[ll["std"] or 0]],
+                        marker=MARKERS.get(kind, "o"), color=colors[label], label=f"{label} ({kind})", capsize=2)
+        lik = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
+        quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
+        for name, marker in (("data", "*"), ("gaussian", "P")):
+            if name in lik and name in quality:
+                ax.scatter([quality[name]["w1"]], [lik[name]["ll"]], marker=marker, s=80, color="k", label=f"null: {name}")
+        if "data" in lik:
+            ax.axhline(lik["data"]["ll"], color="k", linestyle=":", linewidth=1)
+        ax.set_xscale("log")
+        ax.set_xlabel("W1 (exact) ↓")
+        ax.set_ylabel("test log-likelihood (nats) ↑")
+        ax.set_title(f"{data} (dotted: −H(p))")
+        if i == len(datas) - 1:
+            ax.legend(fontsize=6, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.tight_layout()
+    path = fig_dir / "likelihood_vs_quality.png"
+    fig.savefig(path, dpi=90)
+    figures.append({"path": path, "caption": "Test log-likelihood against W1 (mean ± std over seeds) for every model with "
+                    "a density or bound; marker = how the likelihood was obtained (o exact, ◆ AIS, ▲ IWAE bound, ▼ ELBO, "
+                    "■ grid). Implicit models (GANs, ALI/BiGAN, DAE) have no point: their likelihood is intractable."})
+    # final samples of seed 0 (the suite's last picture of each run)
+    for data in datas:
+        pictures = []
+        for label in labels:
+            cells = [c for c in cells_of(result, label, data) if c.get("status") == "ok" and "source" not in c]
+            if not cells:
+                continue
+            c = sorted(cells, key=lambda c: c["seed"])[0]
+            pics = sorted((out / "main" / "runs" / c["id"] / "samples").glob("step_*.png"))
+            if pics:
+                pictures.append((label, pics[-1]))
+        if pictures:
+            from PIL import Image
+
+            cols = min(4, len(pictures))
+            rws = math.ceil(len(pictures) / cols)
+            fig = _figure(3.0 * cols, 3.2 * rws)
+            for k, (label, pic) in enumerate(pictures):
+                ax = fig.add_subplot(rws, cols, k + 1)
+                with Image.open(pic) as im:
+                    ax.imshow(im.convert("RGB"))
+                ax.set_title(label, fontsize=8)
+                ax.axis("off")
+            fig.tight_layout()
+            path = fig_dir / f"samples_{data}.png"
+            fig.savefig(path, dpi=80)
+            figures.append({"path": path, "caption": f"{data}: final samples of seed 0 (the trainer's last picture of each run)."})
+    return figures
+
+
+# ---------------------------------------------------------------------------------- writers
+def _md_table(header: list[str], rows: list[list[str]]) -> str:
+    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def _html_table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def protocol_items(result: dict[str, Any], timing: dict[str, Any]) -> list[tuple[str, str]]:
+    b = result["budget"]
+    items = [("mode", "--quick" if result["quick"] else "full budget"),
+             ("train (every cell)", ", ".join(f"{k}={v}" for k, v in b["train"].items())),
+             ("seeds", f"main grid {b['seeds']}, learning-rate grid {b['lr_seeds']}"),
+             ("test log-likelihood", f"{b['n_test']} fixed held-out points per data set; IWAE K = {b['iw_k']}; grid "
+              f"{b['grid_bins']}×{b['grid_bins']} over the means' box ± {result['box_sigmas']:g}σ"),
+             ("learning-rate grid", f"every lr field × {', '.join(f'{f:.3g}' for f in result['lr_factors'])} on {result['lr_data']}")]
+    for z in result["zoo"]:
+        items.append((f"model “{z['label']}”", f"{z['model']} ({z['family']}) with {z['set']}; lr fields {z['lr_fields']}"))
+    for d in result["derived"]:
+        items.append((f"row “{d['label']}”", f"the runs of “{d['source']}” sampled by genzoo's {d['sampler']} sampler (defaults)"))
+    for which, g in result["grids"].items():
+        items.append((f"suite zoo-{which}", f"v{g['ident']['version']}, spec sha256 {g['ident']['spec_sha256'][:16]}…, "
+                      f"{len(g['cells'])} cells, OUT/{which}/spec.toml"))
+    for inv in timing.get("invocations", []):
+        items.append(("invocation", f"trained in {inv['train_seconds']:.0f} s, scored in {inv['score_seconds']:.0f} s, "
+                      f"--jobs {inv['jobs']}, finished {inv['finished']}"))
+    for which in result["grids"]:
+        pass
+    return items
+
+
+def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``OUT/report.md`` and ``OUT/report.html``."""
+    out = Path(out)
+    figures = make_figures(out, result)
+    title = f"genzoo zoo report ({'quick' if result['quick'] else 'full'} budget)"
+    intro = ("Every family of genzoo trained on the same 2-D mixtures (exact densities known) under one pinned budget, "
+             "several seeds, scored by one metric suite: sample quality (modes, high-quality share, exact W1), test "
+             "log-likelihood labelled by how it was obtained, and usability. Null baselines are scored by the same rules "
+             "in every table. Binarised MNIST is not part of this report (see docs/zoo.md). Translation models (DualGAN, "
+             "CVAE-GAN) need two image domains and do not apply to 2-D points: they appear only in the capability table.")
+    sections: list[tuple[str, list[tuple[str, Any]]]] = []
+    for data in data_labels(result):
+        h, r, notes = quality_table(result, data)
+        sections.append((f"Sample quality and likelihood: {data}", [("table", (h, r)), ("notes", notes)]))
+    h, r, notes = usability_table(result)
+    sections.append(("Usability: which model should a student pick?", [("table", (h, r)), ("notes", notes)]))
+    sections.append(("Figures", [("figure", f) for f in figures]))
+    h, r = capability_rows(result)
+    sections.append(("How each model represents the data (filled in from declared capabilities)", [
+        ("notes", ["The seeds/003 table (RBM: explicit density, exact likelihood; VAE: explicit, variational lower bound; "
+                   "GAN: implicit, intractable) for every registered model, derived by genzoo.bench.zoo.classify from the "
+                   "methods each model defines (genzoo.models.capabilities): log_prob → exact; log_prob_estimate → "
+                   "estimate; elbo or proposal + log_joint → bound; energy only → unnormalised (exact up to log Z); none → "
+                   "intractable (implicit density)."]),
+        ("table", (h, r))]))
+    sections.append(("Conclusions (generated from the numbers above)", [("list", conclusions(result))]))
+    sections.append(("Protocol", [("table", (["item", "value"], [list(i) for i in protocol_items(result, timing)]))]))
+
+    md = [f"# {title}", "", intro, ""]
+    for name, parts in sections:
+        md += [f"## {name}", ""]
+        for kind, content in parts:
+            if kind == "table":
+                md += [_md_table(*content), ""]
+            elif kind == "notes":
+                md += [f"*{n}*" for n in content] + [""]
+            elif kind == "list":
+                md += [f"- {n}" for n in content] + [""]
+            elif kind == "figure":
+                md += [f"![{content['caption']}](figures/{content['path'].name})", "", f"*{content['caption']}*", ""]
+    (out / "report.md").write_text("\n".join(md))
+
+    css = ("body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em;color:#222}"
+           "table{border-collapse:collapse;margin:1em 0;font-size:13px}td,th{border:1px solid #ccc;padding:3px 6px;"
+           "text-align:left;vertical-align:top}th{background:#f3f3f3}.note{font-size:12px;color:#555}img{max-width:100%}")
+    parts_html = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+                  f"<style>{css}</style></head><body><h1>{html.escape(title)}</h1><p>{html.escape(intro)}</p>"]
+    for name, parts in sections:
+        parts_html.append(f"<h2>{html.escape(name)}</h2>")
+        for kind, content in parts:
+            if kind == "table":
+                parts_html.append(_html_table(*content))
+            elif kind == "notes":
+                parts_html += [f"<p class='note'>{html.escape(n)}</p>" for n in content]
+            elif kind == "list":
+                parts_html.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in content) + "</ul>")
+            elif kind == "figure":
+                data = base64.b64encode(content["path"].read_bytes()).decode()
+                parts_html.append(f"<figure><img src='data:image/png;base64,{data}' alt='{html.escape(content['caption'])}'>"
+                                  f"<figcaption class='note'>{html.escape(content['caption'])}</figcaption></figure>")
+    parts_html.append("</body></html>")
+    (out / "report.html").write_text("\n".join(parts_html))
+    return out / "report.md", out / "report.html"

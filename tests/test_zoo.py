@@ -1,0 +1,113 @@
+"""The zoo's usability measurements and capability table (genzoo.bench.zoo), on a tiny real suite."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+
+from genzoo.bench import zoo
+
+
+# ---------------------------------------------------------------------------------- capability table
+class _Exact:
+    def sample(self, n): ...
+    def log_prob(self, x): ...
+
+
+class _Bound:
+    def sample(self, n): ...
+    def elbo(self, x): ...
+    def encode(self, x): ...
+
+
+class _Energy:
+    def sample(self, n): ...
+    def energy(self, x): ...
+
+
+class _Implicit:
+    def sample(self, n): ...
+
+
+def test_capability_table_classifies_exact_bound_and_implicit():
+    rows = {r["model"]: r for r in zoo.capability_table({"exact": _Exact, "bound": _Bound, "energy": _Energy,
+                                                         "implicit": _Implicit})}
+    assert (rows["exact"]["density"], rows["exact"]["likelihood"]) == ("explicit", "exact")
+    assert (rows["bound"]["density"], rows["bound"]["likelihood"]) == ("explicit", "bound")
+    assert (rows["energy"]["density"], rows["energy"]["likelihood"]) == ("explicit", "unnormalised")
+    assert (rows["implicit"]["density"], rows["implicit"]["likelihood"]) == ("implicit", "intractable")
+    assert rows["bound"]["inference"] == "yes" and rows["implicit"]["inference"] == "—"
+
+
+def test_registered_models_are_classified_from_their_capabilities():
+    rows = {r["model"]: r for r in zoo.capability_table()}
+    assert rows["rbm"]["likelihood"] == "exact"  # seeds/003: RBM exact
+    assert rows["vae"]["likelihood"] == "bound"  # VAE: variational lower bound
+    assert (rows["gan"]["density"], rows["gan"]["likelihood"]) == ("implicit", "intractable")  # GAN
+
+
+# ---------------------------------------------------------------------------------- time to threshold
+def _write_metrics(run_dir: Path, steps_per_s: float, w1: list[float], every: int = 10) -> None:
+    run_dir.mkdir(parents=True)
+    lines = [json.dumps({"step": every * (i + 1), "steps_per_s": steps_per_s, "w1": v}) for i, v in enumerate(w1)]
+    (run_dir / "metrics.jsonl").write_text("\n".join(lines) + "\n")
+
+
+def test_slower_model_gets_the_longer_time_to_threshold(tmp_path):
+    w1 = [0.9, 0.6, 0.3, 0.2]  # the bar 0.5 is first cleared at the 3rd evaluation (step 30)
+    _write_metrics(tmp_path / "fast", 100.0, w1)
+    _write_metrics(tmp_path / "slow", 10.0, w1)
+    fast = zoo.time_to(zoo.training_curve(tmp_path / "fast"), "w1", 0.5, "lower")
+    slow = zoo.time_to(zoo.training_curve(tmp_path / "slow"), "w1", 0.5, "lower")
+    assert fast == pytest.approx(30 / 100.0) and slow == pytest.approx(30 / 10.0)
+    assert slow > fast
+    assert zoo.time_to(zoo.training_curve(tmp_path / "slow"), "w1", 0.1, "lower") is None  # never reached
+    assert zoo.time_to(zoo.training_curve(tmp_path / "fast"), "hq_share", 0.5, "higher") is None
+
+
+def test_failure_classification():
+    assert zoo.failure_status({"kind": "DivergenceError", "error": "training diverged"}) == "diverged"
+    assert zoo.failure_status({"kind": "ValueError", "error": "found invalid values: tensor([[nan, inf]])"}) == "diverged"
+    assert zoo.failure_status({"kind": "GenzooError", "error": "unknown information"}) == "failed"
+
+
+def test_grid_log_z_of_a_gaussian_is_exact():
+    dist = torch.distributions.MultivariateNormal(torch.zeros(2, dtype=torch.float64), 0.25 * torch.eye(2, dtype=torch.float64))
+    low, high = torch.tensor([-4.0, -4.0], dtype=torch.float64), torch.tensor([4.0, 4.0], dtype=torch.float64)
+    assert zoo.grid_log_z(lambda y: dist.log_prob(y.double()), low, high, 80) == pytest.approx(0.0, abs=1e-6)
+    shifted = zoo.grid_log_z(lambda y: dist.log_prob(y.double()) + 3.0, low, high, 80)  # exp(−E) = e³·p
+    assert shifted == pytest.approx(3.0, abs=1e-6)
+
+
+# ---------------------------------------------------------------------------------- a tiny real suite
+def test_tiny_zoo_counts_a_diverged_run_and_scores_likelihoods(tmp_path):
+    tiny_zoo = [("VAE", "VAE", "vae", {"lr": 1e-3}, ("lr",)),
+                ("VAE absurd lr", "VAE", "vae", {"lr": 1e9}, ("lr",))]  # made to diverge
+    data = [{"name": "ring8", "n": 1000, "std": 0.05, "n_test": 200}]
+    budgets = {"full": zoo.BUDGETS["full"],
+               "quick": {"train": {"steps": 10, "batch_size": 32, "n_eval": 50, "log_every": 5, "sample_every": 5,
+                                   "checkpoint_every": 10, "threads": 1, "device": "cpu", "n_picture": 50},
+                         "seeds": [0], "lr_seeds": [0], "n_test": 100, "iw_k": 8, "grid_bins": 40}}
+    out = zoo.run_zoo(tmp_path / "zoo", quick=True, jobs=1, options={"grids": "main"}, zoo=tiny_zoo, data=data,
+                      budgets=budgets)
+    result = json.loads((out / "zoo.json").read_text())
+    rows = {u["label"]: u for u in result["usability"]}
+    assert rows["VAE absurd lr"]["diverged"] == 1 and rows["VAE absurd lr"]["runs"] == 1
+    assert rows["VAE"]["diverged"] == 0
+    assert rows["VAE"]["n_hparams"] == len(__import__("dataclasses").fields(__import__("genzoo.models", fromlist=["MODELS"]).MODELS.get("vae").Config))
+    assert rows["VAE"]["weight_bytes"] > 0
+    cell = next(c for c in result["grids"]["main"]["cells"] if c["label"] == "VAE")
+    assert cell["ll_kind"] == "IWAE bound" and math.isfinite(cell["ll"]) and cell["ll"] >= cell["elbo"] - 0.05
+    times = [p["seconds"] for p in cell["curve"]]
+    assert len(times) == 2 and 0 < times[0] < times[1]
+    nulls = {r["null"]: r for r in result["nulls"]["ring8"]["likelihood"]}
+    # ring8 σ = 0.05: H(p) ≈ log 8 + log(2πe σ²) = −1.07 nats, so the data's own log-likelihood ≈ +1.07
+    assert nulls["data"]["ll"] == pytest.approx(-(math.log(8) + math.log(2 * math.pi * math.e * 0.05**2)), abs=0.25)
+    assert nulls["data (grid-normalised)"]["ll"] == pytest.approx(nulls["data"]["ll"], abs=1e-3)
+    assert nulls["gaussian"]["ll"] < nulls["data"]["ll"]
+    report = (out / "report.md").read_text()
+    assert "VAE absurd lr" in report and "1/1" in report and (out / "report.html").stat().st_size > 10_000
