@@ -361,3 +361,27 @@ def test_unrolled_gan_runs_on_dcgan_networks_with_batch_norm():
     out = model.step(ds.x[:32])
     assert all(torch.isfinite(v) for v in out.values())
     assert any(not torch.equal(a, b) for a, b in zip(before, model.G.parameters()))
+
+
+def test_infogan_paper_networks_branch_q_from_the_fc1024_layer():
+    """networks="paper": Chen et al.'s MNIST D/G/Q; Q reads D's FC-1024 features; one step trains all."""
+    cls = MODELS.get("infogan")
+    spec = DataSpec("images", (1, 28, 28))
+    torch.manual_seed(0)
+    model = cls(config.build(cls.Config, {"networks": "paper", "width": 8}), spec)
+    x = torch.rand(16, 1, 28, 28)
+    h = model.trunk(x)
+    assert h.shape == (16, 1024)  # the FC-1024 layer after BN and leaky ReLU
+    assert model.Q[0].in_features == 1024 and model.Q[-1].out_features == 10 + 2
+    slopes = {m.negative_slope for m in list(model.D.modules()) + list(model.Q.modules()) if isinstance(m, nn.LeakyReLU)}
+    assert slopes == {0.1}
+    assert [m.out_channels for m in model.D if isinstance(m, nn.Conv2d)] == [8, 16]
+    nets = (model.G, model.D, model.Q)
+    before = [net[0].weight.clone() for net in nets]
+    out = model.step(x)
+    assert all(torch.isfinite(v) for v in out.values())
+    assert all(not torch.equal(b, net[0].weight) for b, net in zip(before, nets))  # G, D and Q all moved
+    samples = model.sample(4)
+    assert samples.shape == (4, 1, 28, 28) and samples.min() >= 0 and samples.max() <= 1
+    with pytest.raises(GenzooError, match="1×28×28"):
+        cls(config.build(cls.Config, {"networks": "paper"}), DataSpec("images", (1, 8, 8)))

@@ -20,7 +20,14 @@ The codes are independent, so log Q(c|x) and H(c) split into a categorical and a
   code, ``Uniform(1, fix_std=True)``); with ``q_std="learned"`` Q also outputs log σ_j(x).
 
 Q shares the discriminator's body φ (DCGAN conv body, or the MLP trunk) and adds a small head:
-Q(c | x) = head_Q(φ(x)). Each iteration, as in the authors' code (``infogan_trainer.py``):
+Q(c | x) = head_Q(φ(x)). With ``networks="paper"`` (1×28×28 images) G, D and Q are the paper's
+MNIST networks (appendix, and the authors' ``regularized_gan.py``): D = conv 64 - lReLU - conv 128 -
+BN - lReLU - FC 1024 - BN - lReLU - FC 1, Q = FC 128 - BN - lReLU - FC on D's FC-1024 features,
+G = FC 1024 - BN - ReLU - FC 7·7·128 - BN - ReLU - upconv 64 - BN - ReLU - upconv 1 - sigmoid,
+weights ~ N(0, 0.02), leaky slope ``leak`` = 0.1 (the paper's text; the authors' code uses 0.01);
+``width`` scales the conv channels (64 = the paper). Q's batch norm sees only generated images in
+training (it is never applied to data), so its running statistics are those of G's samples.
+Each iteration, as in the authors' code (``infogan_trainer.py``):
 
     z ~ N(0, I), c ~ p(c), x̃ = G(z, c)
     D, Q descend  objective.discriminator(d(x), d(x̃)) − λ L_I(x̃ detached, c)      # one optimiser
@@ -39,7 +46,7 @@ from typing import Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 from torch.distributions import Categorical, Normal, Uniform
 
 from genzoo.config import check
@@ -48,6 +55,7 @@ from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build
 from genzoo.models.base import DataSpec, register_model
 from genzoo.nn import MLP
 from genzoo.nn.conditional import features_and_head
+from genzoo.nn.dcgan import _init_dcgan
 
 @dataclass
 class InfoGANConfig(AdversarialConfig):
@@ -58,6 +66,8 @@ class InfoGANConfig(AdversarialConfig):
     lambda_cont: float = 1.0  # λ for the continuous part (authors' MNIST code; many ports use 0.1)
     q_std: Literal["fixed", "learned"] = "fixed"  # fixed: σ = 1 (authors' MNIST code)
     q_hidden: int = 128  # width of Q's head (paper: FC 128 - BN - lReLU - FC)
+    networks: Literal["shared", "paper"] = "shared"  # paper: the MNIST networks of Chen et al. (1×28×28 only)
+    leak: float = 0.1  # leaky-ReLU slope of the paper networks (paper: 0.1; the authors' code: 0.01)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -68,6 +78,35 @@ class InfoGANConfig(AdversarialConfig):
         check(self.lambda_cont >= 0, "lambda_cont", self.lambda_cont, "must be ≥ 0")
         check(self.q_std in ("fixed", "learned"), "q_std", self.q_std, "must be fixed or learned")
         check(self.q_hidden >= 1, "q_hidden", self.q_hidden, "must be ≥ 1")
+        check(self.networks in ("shared", "paper"), "networks", self.networks, "must be shared or paper")
+        check(0 <= self.leak < 1, "leak", self.leak, "must be in [0, 1)")
+
+
+def paper_discriminator(width: int = 64, leak: float = 0.1) -> nn.Sequential:
+    """D of Chen et al. (2016), MNIST: conv 4×4 s2 (width) - lReLU - conv 4×4 s2 (2·width) - BN - lReLU
+    - FC 1024 - BN - lReLU - FC 1. Q branches from the FC-1024 features (everything but the last layer)."""
+    net = nn.Sequential(
+        nn.Conv2d(1, width, 4, 2, 1), nn.LeakyReLU(leak),  # 28 → 14 (TensorFlow 'SAME' padding)
+        nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.LeakyReLU(leak),  # 14 → 7
+        nn.Flatten(), nn.Linear(2 * width * 7 * 7, 1024), nn.BatchNorm1d(1024), nn.LeakyReLU(leak),
+        nn.Linear(1024, 1),
+    )
+    net.apply(_init_dcgan)
+    return net
+
+
+def paper_generator(in_dim: int, width: int = 64) -> nn.Sequential:
+    """G of Chen et al. (2016), MNIST: FC 1024 - BN - ReLU - FC 7·7·(2·width) - BN - ReLU - upconv 4×4 s2
+    (width) - BN - ReLU - upconv 4×4 s2 (1 channel) - sigmoid (the mean of the paper's Bernoulli output)."""
+    net = nn.Sequential(
+        nn.Linear(in_dim, 1024), nn.BatchNorm1d(1024), nn.ReLU(),
+        nn.Linear(1024, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU(),
+        nn.Unflatten(1, (2 * width, 7, 7)),
+        nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),  # 7 → 14
+        nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Sigmoid(),  # 14 → 28
+    )
+    net.apply(_init_dcgan)
+    return net
 
 
 class Codes(NamedTuple):
@@ -133,11 +172,23 @@ class InfoGAN(AdversarialModel):
         super().__init__(config, data)
         c = config
         self.code_dim = c.n_cat + c.n_cont
-        self.replace_networks(G=build_generator(c, data, z_dim=c.z_dim + self.code_dim))
+        q_out = c.n_cat + c.n_cont * (2 if c.q_std == "learned" else 1)
+        if c.networks == "paper":
+            if tuple(data.shape) != (1, 28, 28):
+                raise GenzooError(f"networks='paper' is the InfoGAN paper's MNIST architecture: it needs 1×28×28 "
+                                  f"images, got shape {tuple(data.shape)}")
+            self.replace_networks(G=paper_generator(c.z_dim + self.code_dim, c.width), D=paper_discriminator(c.width, c.leak))
+        else:
+            self.replace_networks(G=build_generator(c, data, z_dim=c.z_dim + self.code_dim))
         self._split = features_and_head(self.D)  # (φ, ψ): views of D's modules, not new parameters
         feature_dim = self._split[1].in_features
-        q_out = c.n_cat + c.n_cont * (2 if c.q_std == "learned" else 1)
-        self.Q = MLP(feature_dim, q_out, c.q_hidden, 1, activation="leaky_relu", batch_norm=c.arch == "dcgan")
+        if c.networks == "paper":  # FC 128 - BN - lReLU - FC, on D's FC-1024 features
+            self.Q = nn.Sequential(nn.Linear(feature_dim, c.q_hidden), nn.BatchNorm1d(c.q_hidden),
+                                   nn.LeakyReLU(c.leak), nn.Linear(c.q_hidden, q_out))
+            self.Q.apply(_init_dcgan)
+        else:
+            self.Q = MLP(feature_dim, q_out, c.q_hidden, 1, activation="leaky_relu", batch_norm=c.arch == "dcgan")
+        self.Q.to(self.device)
         self.opt_d = self.make_optimizer(list(self.D.parameters()) + list(self.Q.parameters()), c.lr_d)  # D and Q together
 
     # ---- the latent code --------------------------------------------------------------------
