@@ -171,22 +171,40 @@ def _make_root(root: Path) -> None:
         raise GenzooError(f"cannot create runs directory {str(root)!r}: {e.strerror or e}") from None
 
 
-def _reserve(root: Path, name: str | None, stem: str) -> Path:
-    """Create the run directory atomically: ``mkdir`` either makes it or fails, so two processes
-    can never get the same one. A taken default name moves on to ``stem-2``, ``stem-3``, …"""
+def _abandoned(run_dir: Path) -> bool:
+    """A directory left by a process killed between creating it and writing its config: empty."""
+    try:
+        return run_dir.is_dir() and {p.name for p in run_dir.iterdir()} <= {LOCK}
+    except OSError:
+        return False
+
+
+def _reserve(root: Path, name: str | None, stem: str) -> tuple[Path, RunLock]:
+    """Create and lock the run directory: ``mkdir`` either makes it or fails, so two processes can
+    never get the same one. A taken default name moves on to ``stem-2``, ``stem-3``, …; a named
+    directory that a killed process left empty is taken over (under its lock)."""
     _make_root(root)
     candidates = [name] if name is not None else [stem] + [f"{stem}-{i}" for i in range(2, 10_000)]
+    taken = GenzooError(f"run directory {str(root / (name or stem))!r} already exists; "
+                        "use --resume to continue it or another --name")
     for candidate in candidates:
         run_dir = root / candidate
         try:
             run_dir.mkdir()
-            return run_dir
         except FileExistsError:
-            if name is not None:
-                raise GenzooError(f"run directory {str(run_dir)!r} already exists; "
-                                  "use --resume to continue it or another --name") from None
+            if name is None:
+                continue
+            if not _abandoned(run_dir):
+                raise taken from None
         except OSError as e:
             raise GenzooError(f"cannot create run directory {str(run_dir)!r}: {e.strerror or e}") from None
+        lock = RunLock(run_dir).acquire()
+        if (run_dir / CONFIG).exists():  # another process completed this one first
+            lock.release()
+            if name is None:
+                continue
+            raise taken
+        return run_dir, lock
     raise GenzooError(f"no free run name {stem}-N under {str(root)!r}; pass --name")
 
 
@@ -290,8 +308,7 @@ def train(
     trainer = _prepare(model, dataset, run_config["train"], root / (name or "_"), _hparams(run_config))
     lock = RunLock(root)
     if distributed.rank() == 0:
-        run_dir = _reserve(root, name, f"{run_config['model']}_{_slug(run_config['data']['name'])}")
-        lock = RunLock(run_dir).acquire()
+        run_dir, lock = _reserve(root, name, f"{run_config['model']}_{_slug(run_config['data']['name'])}")
         try:
             write_text_atomic(run_dir / CONFIG, json.dumps(serialise(run_config), indent=2) + "\n")
         except OSError as e:

@@ -77,9 +77,12 @@ def test_failed_validation_leaves_nothing_behind(tmp_path, capsys, sets, needle)
 def _reserve(args):
     root, name = args
     try:
-        return str(run._reserve(Path(root), name, "gan_ring8"))
+        run_dir, lock = run._reserve(Path(root), name, "gan_ring8")
     except GenzooError as e:
         return "error: " + str(e)
+    (run_dir / "config.json").write_text("{}")  # what train() writes next, under the lock
+    lock.release()
+    return str(run_dir)
 
 
 def test_concurrent_reservations_never_share_a_directory(tmp_path):
@@ -90,6 +93,15 @@ def test_concurrent_reservations_never_share_a_directory(tmp_path):
     assert len(set(default)) == 12 and not any(d.startswith("error") for d in default)
     assert sum(not n.startswith("error") for n in named) == 1
     assert all("already exists" in n for n in named if n.startswith("error"))
+
+
+def test_directory_left_empty_by_a_killed_process_can_be_created_again(tmp_path, capsys):
+    (tmp_path / "r").mkdir()  # killed between mkdir and writing config.json
+    (tmp_path / "r" / ".lock").write_text("12345\n")
+    code, _, err = cli(capsys, "train", "gan", "--data", "ring8", "--runs", tmp_path, "--name", "r",
+                       *sum((["--set", s] for s in TINY), []))
+    assert code == 0, err
+    assert load_checkpoint(tmp_path / "r" / "checkpoint.safetensors")["step"] == 20
 
 
 @pytest.mark.parametrize("name", ["../escape", "a/b", "..", "/tmp/abs", " padded"])

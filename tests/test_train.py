@@ -146,3 +146,17 @@ def test_every_registered_model_has_a_config_with_defaults():
     for name, cls in MODELS.items():
         cls.Config()  # defaults must construct
         assert cls.__doc__, name
+
+
+def test_tensorboard_gets_sample_pictures_and_hyperparameters(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = run.resolve("gan", "ring8", sets=[s if not s.startswith("sample_every") else "sample_every=20" for s in TINY])
+    run_dir, _ = run.train(cfg, tmp_path, name="tb")
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    pictures = events.Images("samples")
+    assert [p.step for p in pictures] == [20, 40]
+    assert pictures[0].width > 100 and pictures[0].height > 100
+    assert "hparams" in events.PluginAssets("hparams") or events.PluginTagToContent("hparams")
+    assert {"loss_d", "w1"} <= set(events.Tags()["scalars"])

@@ -252,3 +252,45 @@ def test_save_curves_formats(tmp_path):
         save_curves({"a": ([0, 1, 2], [1.0, 2.0])}, tmp_path / "e.png", "x", "y")
     with pytest.raises(GenzooError):
         save_curves({"a": [(0, 1, 2)]}, tmp_path / "e.png", "x", "y")
+
+
+def _capture_figures(monkeypatch):
+    """Replace the PNG writer with one that records each figure's first axes (limits, lines)."""
+    import genzoo.viz.plots as plots
+
+    seen = []
+
+    def fake_save(fig, path):
+        ax = fig.axes[0]
+        seen.append({"xlim": ax.get_xlim(), "ylim": ax.get_ylim(),
+                     "lines": [(line.get_color(), line.get_linestyle()) for line in ax.get_lines()]})
+        fig.clear()
+        return path
+
+    monkeypatch.setattr(plots, "_save", fake_save)
+    return seen
+
+
+def test_fixed_limits_give_every_picture_of_a_run_the_same_axes(tmp_path, monkeypatch):
+    from genzoo.viz.plots import view_limits
+
+    seen = _capture_figures(monkeypatch)
+    g = torch.Generator().manual_seed(0)
+    data = torch.randn(500, 2, generator=g)
+    limits = view_limits(data)
+    spread, collapsed = 5 * torch.randn(300, 2, generator=g), 0.01 * torch.randn(300, 2, generator=g)
+    for samples in (spread, collapsed):
+        save_points(samples, tmp_path / "p.png", reference=data, limits=limits)
+        save_points(samples, tmp_path / "q.png", reference=data)  # fitted view: differs
+    fixed, fitted = seen[0::2], seen[1::2]
+    assert fixed[0]["xlim"] == fixed[1]["xlim"] and fixed[0]["ylim"] == fixed[1]["ylim"]
+    assert fitted[0]["xlim"] != fitted[1]["xlim"]
+    lo, hi = limits
+    assert fixed[0]["xlim"][0] <= lo[0] and fixed[0]["xlim"][1] >= hi[0]
+
+
+def test_curves_get_distinct_colours_even_past_ten_series(tmp_path, monkeypatch):
+    seen = _capture_figures(monkeypatch)
+    save_curves({f"s{i}": [(0, i), (1, i + 1)] for i in range(14)}, tmp_path / "c.png", "step", "loss")
+    styles = seen[0]["lines"]
+    assert len(styles) == 14 and len(set(styles)) == 14
