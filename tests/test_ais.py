@@ -19,6 +19,18 @@ def test_sm2008_schedule():
     assert torch.allclose(steps[4500:], torch.full((10000,), 1e-5, dtype=torch.float64))
 
 
+def test_log_ratio_matches_difference_of_log_f():
+    model = MODELS.get("rbm")(MODELS.get("rbm").Config(n_hidden=7), DataSpec("points", (5,))).double()
+    with torch.no_grad():
+        model.W.normal_(0, 2.0)
+    path = model.annealing_path()
+    v = torch.bernoulli(torch.full((9, 5), 0.5, dtype=torch.float64))
+    for b0, b1 in ((0.0, 1e-3), (0.5, 0.5001), (0.99999, 1.0)):
+        assert torch.allclose(path.log_ratio(v, b0, b1), path.log_f(v, b1) - path.log_f(v, b0), atol=1e-12)
+    # the path's end points: β = 0 is the base model (log Z_A), β = 1 the RBM's −F(v)
+    assert torch.allclose(path.log_f(v, 1.0), -model.free_energy(v).detach(), atol=1e-12)
+
+
 def _trained_rbm(n_hidden: int, visible: str = "bernoulli", seed: int = 0):
     torch.manual_seed(seed)
     R = MODELS.get("rbm")

@@ -170,7 +170,7 @@ class RBM(Model):
     # ---- conditionals ----------------------------------------------------------------------------
     def hidden_input(self, v: Tensor) -> Tensor:
         """b_j + Σ_i (v_i/σ_i) W_ij."""
-        return self.b + (v / self.sigma) @ self.W
+        return self.b + (v / self.sigma if self.config.visible == "gaussian" else v) @ self.W
 
     def mean_h(self, v: Tensor) -> Tensor:
         x = self.hidden_input(v)
@@ -336,13 +336,15 @@ class RBM(Model):
     # ---- learning ---------------------------------------------------------------------------------------
     def _statistics(self, v: Tensor, h_mean: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """Sufficient statistics (∂(−E)/∂W, ∂/∂a, ∂/∂b, ∂/∂log σ) averaged over rows, with E[h|v] for h."""
-        u = v / self.sigma
+        u = v / self.sigma if self.config.visible == "gaussian" else v
         w = u.T @ h_mean / v.shape[0]
         if self.config.visible == "bernoulli":
             a = v.mean(0)
         else:
             a = ((v - self.a) / self.sigma**2).mean(0)
         b = h_mean.mean(0) if self.config.hidden == "bernoulli" else (h_mean - self.b).mean(0)
+        if not self.config.learn_sigma:
+            return w, a, b, torch.zeros_like(a)
         s = (((v - self.a) / self.sigma) ** 2 - u * (h_mean @ self.W.T)).mean(0)
         return w, a, b, s
 
@@ -372,15 +374,16 @@ class RBM(Model):
             self.data_sq += (v0.double() ** 2).sum(0)
             mu0 = self.mean_h(v0)  # positive phase: probabilities, not samples
             if self.config.training == "cd":
-                h, _ = self.sample_h(v0)
+                h = bernoulli(mu0, self.uniform) if self.config.hidden == "bernoulli" else mu0 + torch.randn_like(mu0)
             else:
                 if not bool(self.chains.started):
                     self.chains.start(self.sample_h(v0[torch.arange(self.chains.n_chains) % v0.shape[0]])[0])
                 h = self.chains.state
-            v, v_mean, h, _ = self.gibbs.from_hidden(h, self.config.k)
+            pcd = self.config.training == "pcd"
+            v, v_mean, h, _ = self.gibbs.from_hidden(h, self.config.k, last_hidden=pcd)
             v_neg = v_mean if self.config.negative_visible == "mean" else v
             mu_neg = self.mean_h(v_neg)
-            if self.config.training == "pcd":
+            if pcd:
                 self.chains.start(h)  # the chain continues from its own last sample h ~ p(h | v)
             pos, neg = self._statistics(v0, mu0), self._statistics(v_neg, mu_neg)
             self._schedule()
@@ -390,11 +393,8 @@ class RBM(Model):
                     p.grad = -(plus - minus)  # the optimiser descends −log L
             self.opt.step()
             self.t += 1
-            recon = self.mean_v(mu0)
-            return {
-                "recon_error": ((v0 - recon) ** 2).sum(-1).mean(),
-                "free_energy_gap": (self.free_energy(v0).mean() - self.free_energy(v_neg).mean()),
-            }
+            recon = self.mean_v(mu0)  # the guide's monitor: squared reconstruction error (not a likelihood)
+            return {"recon_error": ((v0 - recon) ** 2).sum(-1).mean()}
 
     @torch.no_grad()
     def gibbs_chain(self, n: int, steps: int) -> tuple[Tensor, Tensor]:

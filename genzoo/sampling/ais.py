@@ -151,8 +151,11 @@ class RBMPath:
     def log_ratio(self, v: Tensor, beta_from: float, beta_to: float, x: Tensor | None = None) -> Tensor:
         """log f_{β_to}(v) − log f_{β_from}(v), float64; ``x`` = x(v) if already computed."""
         base, target = self._visible_terms(v)
-        x64 = (self._x(v) if x is None else x).to(torch.float64)
-        return (beta_to - beta_from) * (target - base) + (F.softplus(beta_to * x64) - F.softplus(beta_from * x64)).sum(-1)
+        x = self._x(v) if x is None else x
+        # softplus(βx + δx) − softplus(βx) = log1p(σ(βx)·expm1(δx)): no cancellation, so the model's
+        # dtype suffices for each (tiny) term; the sum over units and steps is float64
+        hidden = torch.log1p(torch.sigmoid(beta_from * x) * torch.expm1((beta_to - beta_from) * x))
+        return (beta_to - beta_from) * (target - base) + hidden.to(torch.float64).sum(-1)
 
     # ---- sampling -------------------------------------------------------------------------------
     def base_sample(self, n: int) -> Tensor:
@@ -178,22 +181,26 @@ class RBMPath:
         mean = ((1 - beta) * mu / s**2 + beta * self.a / self.sigma**2 + beta * drive / self.sigma) / precision
         return mean + torch.randn_like(mean) / precision.sqrt()
 
+    def _log_p_hidden(self, H: Tensor) -> Tensor:
+        """−F(h) + const for hidden states H (m, H), float64: the RBM's marginal over h."""
+        drive = H @ self.W.T  # per-unit terms in the model's dtype, their sums in float64
+        if self.visible == "bernoulli":
+            visible = F.softplus(self.a + drive).sum(-1, dtype=torch.float64)
+        else:
+            visible = (self.a * drive / self.sigma + drive**2 / 2).sum(-1, dtype=torch.float64)
+        return H.to(torch.float64) @ self.b.to(torch.float64) + visible
+
     def exact_samples(self, n: int, max_hidden: int = 20) -> Tensor:
         """n exact samples of the RBM: h from p(h) ∝ e^{−F(h)} by enumerating 2^H states, then v ~ p(v|h)."""
         if self.H > max_hidden:
             raise GenzooError(f"exact RBM samples need 2^{self.H} hidden states (more than 2^{max_hidden}); use Gibbs chains")
         from genzoo.sampling.enumerate import binary_states
 
-        H = binary_states(self.H, dtype=self.W.dtype, device=self.W.device)
-        drive = H @ self.W.T
-        a64, d64 = self.a.to(torch.float64), drive.to(torch.float64)
-        if self.visible == "bernoulli":
-            log_ph = H.to(torch.float64) @ self.b.to(torch.float64) + F.softplus(a64 + d64).sum(-1)
-        else:
-            s64 = self.sigma.to(torch.float64)
-            log_ph = H.to(torch.float64) @ self.b.to(torch.float64) + (a64 * d64 / s64 + d64**2 / 2).sum(-1)
+        total, step = 2**self.H, 2 ** min(self.H, 12)  # chunks keep the (states × D) products small
+        log_ph = torch.cat([self._log_p_hidden(binary_states(self.H, s, min(total, s + step), dtype=self.W.dtype, device=self.W.device))
+                            for s in range(0, total, step)])
         idx = torch.multinomial(torch.softmax(log_ph, 0), n, replacement=True)
-        h = H[idx]
+        h = ((idx.unsqueeze(1) >> torch.arange(self.H, device=idx.device)) & 1).to(self.W.dtype)
         if self.visible == "bernoulli":
             p_v = torch.sigmoid(self.a + h @ self.W.T)
             return (torch.rand_like(p_v) < p_v).to(p_v.dtype)

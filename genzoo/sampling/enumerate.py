@@ -35,7 +35,7 @@ def check_feasible(n: int, what: str, limit: int = MAX_ENUMERATION_BITS) -> None
 
 
 def log_sum_states(n: int, g: Callable[[Tensor], Tensor], dtype: torch.dtype = torch.float32, device: torch.device | str = "cpu",
-                   chunk_bits: int = 14) -> Tensor:
+                   chunk_bits: int = 12) -> Tensor:
     """log Σ_{s ∈ {0,1}^n} exp(g(s)) as a float64 scalar; ``g`` maps (m, n) states to (m,) float64 values."""
     total = 2**n
     step = 2 ** min(n, chunk_bits)

@@ -88,13 +88,19 @@ class BlockGibbs:
         self.sample_h, self.sample_v = sample_h, sample_v
 
     @torch.no_grad()
-    def from_hidden(self, h: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """k steps h → v → h starting from hidden states h; returns (v_k, E[v_k|h_{k−1}], h_k, E[h_k|v_k])."""
+    def from_hidden(self, h: Tensor, k: int, last_hidden: bool = True) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
+        """k steps h → v → h starting from hidden states h; returns (v_k, E[v_k|h_{k−1}], h_k, E[h_k|v_k]).
+
+        ``last_hidden=False`` skips the final h draw (CD-k's statistics do not use it) and returns
+        None for h_k and its mean.
+        """
         check(k >= 1, "k", k, "must be ≥ 1")
-        for _ in range(k):
+        h_mean: Tensor | None = None
+        for i in range(k):
             v, v_mean = self.sample_v(h)
-            h, h_mean = self.sample_h(v)
-        return v, v_mean, h, h_mean
+            if i < k - 1 or last_hidden:
+                h, h_mean = self.sample_h(v)
+        return v, v_mean, (h if last_hidden else None), h_mean
 
     @torch.no_grad()
     def from_visible(self, v: Tensor, k: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
