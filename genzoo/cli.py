@@ -102,7 +102,10 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
         dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
         log_prob = dataset.density.log_prob if dataset.density is not None else None
-        reference = dataset.fresh(min(args.n, 2500), torch.Generator().manual_seed(0))
+        from genzoo.metrics.evaluate import n_evaluation_samples
+
+        n_ref = n_evaluation_samples(dataset, run_config["train"].n_eval)  # as drawn for the training pictures
+        reference = dataset.fresh(n_ref, torch.Generator().manual_seed(0))
         limits = view_limits(reference)
     save_samples(x, out.with_suffix(".png"), title=f"{Path(args.run).name}: {args.n} samples",
                  log_prob=log_prob, reference=reference, limits=limits)

@@ -160,3 +160,17 @@ def test_tensorboard_gets_sample_pictures_and_hyperparameters(tmp_path):
     assert pictures[0].width > 100 and pictures[0].height > 100
     assert "hparams" in events.PluginAssets("hparams") or events.PluginTagToContent("hparams")
     assert {"loss_d", "w1"} <= set(events.Tags()["scalars"])
+
+
+def test_thread_rule_one_for_points_models_and_free_cores_for_others(monkeypatch):
+    points, _ = run.build(run.resolve("gan", "ring8", sets=["hidden=8", "depth=1", "data.n=200"]))
+    images, _ = run.build(run.resolve("gan", "digits", sets=["width=4", "data.n=64"]))
+    monkeypatch.setattr(run, "_DEFAULT_THREADS", 8)
+    monkeypatch.setattr(run.os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (0.2, 0.0, 0.0))
+    assert run.auto_threads(points) == 1
+    assert run.auto_threads(images) == 8  # an idle machine: every core
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (5.4, 0.0, 0.0))
+    assert run.auto_threads(images) == 3  # the cores not already busy
+    monkeypatch.setattr(run.os, "getloadavg", lambda: (12.0, 0.0, 0.0))
+    assert run.auto_threads(images) == 1
