@@ -61,3 +61,23 @@ def test_precision_names_and_their_errors():
         model, dataset = run.build(cfg)
         with pytest.raises(GenzooError, match="needs a CUDA device"):
             run._prepare(model, dataset, cfg["train"], "unused")
+
+
+def test_float16_overflow_skips_the_update_instead_of_poisoning_the_weights(tmp_path):
+    cfg = run.resolve("gan", "ring8", sets=["hidden=8", "depth=1", "data.n=200", "batch_size=16"])
+    model, dataset = run.build(cfg)
+    trainer = run._prepare(model, dataset, cfg["train"], tmp_path)
+    opt = model.optimizers()["generator"]
+    params = [p for g in opt.param_groups for p in g["params"]]
+    before = [p.detach().clone() for p in params]
+    for p in params:
+        p.grad = torch.ones_like(p)
+    params[0].grad[0] = float("inf")  # one overflowed half-precision gradient
+    opt.register_step_pre_hook(trainer._skip_non_finite)  # what 16-mixed registers on a GPU
+    opt.step()
+    assert trainer.skipped_steps == 1
+    assert all(torch.equal(a, p) for a, p in zip(before, params))
+    for p in params:
+        p.grad = torch.ones_like(p)
+    opt.step()  # finite gradients: the update happens
+    assert trainer.skipped_steps == 1 and not torch.equal(before[0], params[0])
