@@ -1,0 +1,194 @@
+"""Claim 6: do β-VAE, FactorVAE, β-TCVAE, DIP-VAE and InfoVAE disentangle better than a VAE?
+
+Protocol (pinned; ``genzoo bench disentanglement [--quick] [--set key=value]``):
+
+* data: ``dsprites_small`` (3 shapes × 3 scales × 8 orientations × 8×8 positions, 32×32 binary,
+  4 147 train / 461 test images), whose ground truth renders any factor combination for the
+  metrics;
+* models (one shared network and optimiser for all, so only the regulariser differs): MLP encoder
+  and decoder (2 hidden layers of 256 ReLU units), Bernoulli decoder, 10 latents, Adam lr 1e-3,
+  batch 64, ``steps`` iterations (quick 1 000, full 20 000), seeds 0..``seeds``−1 (3);
+  each model at its paper/genzoo default weight: VAE (β = 1), β-VAE (β = 4), FactorVAE (γ = 35;
+  its discriminator 6 layers × 256 units instead of the paper's 1 000 to fit the CPU budget),
+  β-TCVAE (β = 6, MSS with N = 4 147), DIP-VAE-I (λ_od = 10, λ_d = 100), DIP-VAE-II
+  (λ_od = λ_d = 10), InfoVAE (α = 0, λ = 1000);
+* null baselines scored by the same rules: ``random codes`` (Gaussian noise independent of the
+  image) and ``untrained encoder`` (the VAE's encoder at initialisation), scored at seed 0;
+* metrics (:mod:`genzoo.metrics.disentanglement`, encoder means): β-VAE score, FactorVAE score,
+  MIG (20-bin), DCI (GBT) disentanglement / completeness / informativeness, SAP — quick budget
+  200 / 100 votes, 2 000 MIG points, 450 DCI/SAP points, 2 000 variance points; full budget =
+  disentanglement_lib's
+  (10 000 / 5 000 votes, 10 000 MIG points, 15 000 DCI/SAP points); plus the test-set β = 1 ELBO,
+  rate and distortion (nats per image);
+* pictures: latent traversals of seed 0 of each model (``traversal_<model>.png``: one row per
+  latent dimension sorted by its rate, 9 values in [−2.5, 2.5], around the code of one test image).
+
+Outputs ``disentanglement.csv/.json`` (every run) and ``disentanglement_summary.csv`` (mean ± std
+over seeds). No published numbers are placed beside these: the data are dSprites-*like* (genzoo's
+renderer, a coarser grid, MLP networks, short training) and not comparable to papers' dSprites runs.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from genzoo.bench import benchmark, write_results
+from genzoo.data import load
+from genzoo.metrics.disentanglement import FULL_BUDGET, Budget, codes_of, disentanglement_metrics
+from genzoo.models import MODELS, DataSpec
+
+QUICK_BUDGET = Budget(200, 100, 2_000, 450, 2_000)
+SHARED = {"arch": "mlp", "hidden": 256, "depth": 2, "latent_dim": 10, "observation": "bernoulli", "lr": 1e-3}
+#: label → (registered model, config overrides beyond SHARED)
+MODELS_UNDER_TEST: dict[str, tuple[str, dict[str, Any]]] = {
+    "vae": ("vae", {}),
+    "beta-vae": ("beta-vae", {"beta": 4.0}),
+    "factorvae": ("factorvae", {"gamma": 35.0, "disc_hidden": 256}),
+    "beta-tcvae": ("beta-tcvae", {"beta": 6.0, "estimator": "mss"}),
+    "dip-vae-i": ("dip-vae", {"dip_type": "i", "lambda_od": 10.0}),
+    "dip-vae-ii": ("dip-vae", {"dip_type": "ii", "lambda_od": 10.0}),
+    "infovae": ("infovae", {"alpha": 0.0, "lambda_": 1000.0}),
+}
+METRICS = ("beta_vae", "factor_vae", "mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap")
+
+
+def fit(model: Any, x: torch.Tensor, steps: int, batch: int, seed: int, s: torch.Tensor | None = None) -> list[dict[str, float]]:
+    """Train with uniformly drawn minibatches (a seeded generator); returns the step logs as floats."""
+    g = torch.Generator().manual_seed(seed)
+    logs = []
+    for _ in range(steps):
+        idx = torch.randint(len(x), (batch * model.batches_per_step,), generator=g)
+        out = model.step((x[idx], s[idx]) if s is not None else x[idx])
+        logs.append({k: float(v) for k, v in out.items()})
+    return logs
+
+
+def build(name: str, data: DataSpec, seed: int, **overrides: Any) -> Any:
+    cls = MODELS.get(name)
+    torch.manual_seed(seed)
+    return cls(cls.Config(**{**SHARED, **overrides}), data)
+
+
+@torch.no_grad()
+def test_bound(model: Any, x: torch.Tensor) -> dict[str, float]:
+    """Mean β = 1 ELBO, rate and distortion on x (nats per image), one posterior sample each."""
+    torch.manual_seed(123)
+    terms = model.terms(x)
+    return {"elbo": float(terms.elbo.mean()), "rate": float(terms.rate.mean()), "distortion": float(terms.distortion.mean())}
+
+
+@torch.no_grad()
+def traversal(model: Any, x0: torch.Tensor, image_shape: tuple[int, ...], path: Path, values: int = 9, span: float = 2.5,
+              rates: np.ndarray | None = None) -> None:
+    """Decode the code of x0 (one flat image) with one latent dimension swept over [−span, span]; rows sorted by rate."""
+    from genzoo.viz.images import save_image_grid
+
+    z0 = torch.as_tensor(codes_of(model.encode, x0.reshape(1, -1)), dtype=torch.float32)[0]
+    order = np.argsort(-rates) if rates is not None else np.arange(z0.shape[0])
+    grid = []
+    for j in order:
+        z = z0.repeat(values, 1)
+        z[:, j] = torch.linspace(-span, span, values)
+        grid.append(model.decode(z).reshape(values, *image_shape))
+    save_image_grid(torch.cat(grid), path, nrow=values)
+
+
+@torch.no_grad()
+def per_dim_rate(model: Any, x: torch.Tensor) -> np.ndarray:
+    """Mean KL(q(z_j|x) ‖ N(0, 1)) of each latent dimension on x."""
+    q = model.encode(x).base_dist
+    kl = 0.5 * (q.loc**2 + q.variance - q.variance.log() - 1)
+    return kl.mean(0).cpu().numpy()
+
+
+class _RandomCodes:
+    def __init__(self, dim: int, seed: int) -> None:
+        self.g = torch.Generator().manual_seed(seed)
+        self.dim = dim
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.randn(x.shape[0], self.dim, generator=self.g)
+
+
+def _summary(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str, Any]]:
+    out = []
+    for label in dict.fromkeys(r["model"] for r in rows):
+        group = [r for r in rows if r["model"] == label]
+        row: dict[str, Any] = {"model": label, "seeds": len(group)}
+        for k in keys:
+            vals = np.array([r[k] for r in group if k in r], dtype=float)
+            if len(vals):
+                row[k] = float(vals.mean())
+                row[f"{k}_std"] = float(vals.std(ddof=1)) if len(vals) > 1 else 0.0
+        out.append(row)
+    return out
+
+
+@benchmark("disentanglement")
+def disentanglement(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+    """Claim 6: VAE vs β-VAE, FactorVAE, β-TCVAE, DIP-VAE-I/II, InfoVAE on dSprites-like data — every metric, mean ± std over seeds."""
+    options = dict(options or {})
+    torch.set_num_threads(int(options.get("threads", 1)))
+    steps = int(options.get("steps", 1000 if quick else 20_000))
+    n_seeds = int(options.get("seeds", 3))
+    batch = int(options.get("batch", 64))
+    labels = options.get("models", ",".join(MODELS_UNDER_TEST)).split(",")
+    budget = QUICK_BUDGET if quick else FULL_BUDGET
+    ds = load("dsprites_small")
+    gt = ds.ground_truth
+    x, tx = ds.x.flatten(1), ds.test_x.flatten(1)
+    flat = _FlatGroundTruth(gt)
+    spec = DataSpec("images", (x.shape[1],), 0)
+    dataset_size = len(x)
+    rows: list[dict[str, Any]] = []
+    start = time.perf_counter()
+    for null, enc in (("random codes", _RandomCodes(SHARED["latent_dim"], 0)), ("untrained encoder", build("vae", spec, 0).encode)):
+        rows.append({"model": null, "seed": 0, **disentanglement_metrics(enc, flat, budget, 0)})
+        print(f"{null:<12}: " + " ".join(f"{k}={rows[-1][k]:.3f}" for k in METRICS), flush=True)
+    for seed in range(n_seeds):
+        for label in labels:
+            name, overrides = MODELS_UNDER_TEST[label]
+            if name == "beta-tcvae":
+                overrides = {**overrides, "dataset_size": dataset_size}
+            t0 = time.perf_counter()
+            model = build(name, spec, seed, **overrides)
+            fit(model, x, steps, batch, seed)
+            train_s = time.perf_counter() - t0
+            model.eval()
+            row = {"model": label, "seed": seed, **test_bound(model, tx),
+                   **disentanglement_metrics(model.encode, flat, budget, seed), "train_seconds": train_s}
+            rows.append(row)
+            print(f"{label:<12} seed {seed}: " + " ".join(f"{k}={row[k]:.3f}" for k in ("elbo",) + METRICS), flush=True)
+            if seed == 0:
+                traversal(model, tx[0], tuple(ds.x.shape[1:]), out / f"traversal_{label}.png", rates=per_dim_rate(model, tx[:500]))
+    elapsed = time.perf_counter() - start
+    summary = _summary(rows, METRICS + ("elbo", "rate", "distortion"))
+    write_results(out, "disentanglement", rows, data="dsprites_small", steps=steps, batch=batch, seeds=n_seeds,
+                  shared=SHARED, models={k: MODELS_UNDER_TEST[k] for k in labels}, budget=budget.__dict__, seconds=elapsed)
+    write_results(out, "disentanglement_summary", summary, steps=steps, seeds=n_seeds)
+    head = f"{'model':<18}" + "".join(f"{k[:14]:>16}" for k in METRICS + ("elbo",))
+    print(head)
+    for r in summary:
+        print(f"{r['model']:<18}" + "".join(f"{r[k]:>9.3f}±{r[k + '_std']:<6.3f}" if k in r else f"{'':>16}" for k in METRICS + ("elbo",)))
+    print(f"dsprites_small, {steps} steps × batch {batch}, {n_seeds} seeds; wall-clock {elapsed:.0f} s")
+    return out
+
+
+class _FlatGroundTruth:
+    """The data set's ground truth with images flattened to vectors (the MLP models' input)."""
+
+    def __init__(self, gt: Any) -> None:
+        self.gt = gt
+        self.factor_names, self.factor_sizes = gt.factor_names, gt.factor_sizes
+
+    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        return self.gt.sample_factors(n, rng)
+
+    def observations(self, factors: Any) -> torch.Tensor:
+        return self.gt.observations(factors).flatten(1)
+
