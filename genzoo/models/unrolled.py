@@ -39,7 +39,10 @@ optimiser's moments (m, v, t) as constants, like the authors' Keras ``get_update
 Defaults: k = 5 (authors' notebook; the paper's figures use 0, 1, 5 and 10 on the 2-D ring) and the
 minimax objective (the paper's f). The networks, learning rates and Adam β1 = 0.5 are genzoo's
 shared adversarial core so that the mode-collapse table compares like with like; the paper's
-2-D setup (G 2×128 ReLU, D 1×128, lr 1e-4, z ∈ R^256, batch 512) differs only by size.
+2-D setup (G 2×128 ReLU, D 1×128, lr 1e-4, z ∈ R^256, batch 512) differs only by size. The
+authors' notebook uses batch 512, z ∈ R^256, lr_G = 1e-3, lr_D = 1e-4 and 25 000 iterations with
+2×128 tanh networks; the mode-collapse suite (spec v2) uses those optimiser settings for every
+Adam-trained objective (``--set z_dim=256 lr_g=1e-3 lr_d=1e-4 batch_size=512``).
 """
 
 from __future__ import annotations
