@@ -195,9 +195,7 @@ class DualGAN(Model):
         for p in [*self.D_A.parameters(), *self.D_B.parameters()]:
             p.requires_grad_(True)
         self.remember(u, v)
-        out.update(gen)
-        if "loss_d" not in out:
-            out.update({k: torch.full((), float("nan"), device=xs.device) for k in ("loss_d", "loss_d_a", "loss_d_b")})
+        out.update(gen)  # (no loss_d logged in the rare step whose critic batches each held one domain)
         return {k: t.detach() for k, t in out.items()}
 
     @staticmethod
