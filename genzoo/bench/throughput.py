@@ -16,7 +16,9 @@ Variants (``images/s`` and the ratio to the plain fp32 loop):
 * ``+cl`` — channels-last memory format for weights and images.
 
 With ``fid_steps=N`` it also trains genzoo's DCGAN for N steps at fp32 and at bf16-mixed
-(same seed) and reports the FID of each (500 vs 500 images, genzoo's MNIST features).
+(same seed; ``fid_seeds=0,1`` for several) and reports the FID of each (500 vs 500 images,
+genzoo's MNIST features): the seed-to-seed spread at one precision is the yardstick for the
+difference between precisions.
 """
 
 from __future__ import annotations
@@ -139,6 +141,7 @@ def dcgan_throughput(out: Path, quick: bool = False, jobs: int = 1, options: dic
     steps = int(options.pop("steps", 4 if quick else 20))
     rounds = int(options.pop("rounds", 2 if quick else 5))
     fid_steps = int(options.pop("fid_steps", 0))
+    fid_seeds = [int(v) for v in options.pop("fid_seeds", "0").split(",")]
     only = options.pop("variants", "")
     if threads > 0:
         torch.set_num_threads(threads)
@@ -194,25 +197,25 @@ def dcgan_throughput(out: Path, quick: bool = False, jobs: int = 1, options: dic
             "steps_per_round": steps, "rounds": rounds, "matmul_peak_gflops_fp32": peak32,
             "matmul_peak_gflops_bf16": peak16, "data": dataset.name}
     if fid_steps:
-        meta["fid"] = _fid_after(fid_steps, bs, device, out)
+        meta["fid"] = {seed: _fid_after(fid_steps, bs, device, out, seed) for seed in fid_seeds}
     write_results(out, "throughput", rows, **meta)
     (out / "throughput_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
 
 
-def _fid_after(steps: int, batch_size: int, device: str, out: Path) -> dict[str, dict[str, float]]:
+def _fid_after(steps: int, batch_size: int, device: str, out: Path, seed: int = 0) -> dict[str, dict[str, float]]:
     """Train genzoo's DCGAN on MNIST for ``steps`` at each precision (same seed); FID on 500 vs 500."""
     from genzoo import run
 
     result = {}
     for precision in ("32", "bf16-mixed"):
-        sets = [f"steps={steps}", f"batch_size={batch_size}", f"precision={precision}", f"device={device}",
+        sets = [f"steps={steps}", f"seed={seed}", f"batch_size={batch_size}", f"precision={precision}", f"device={device}",
                 "sample_every=0", "progress=false", f"log_every={min(100, steps)}", f"checkpoint_every={steps}"]
         t = time.perf_counter()
         run_dir, metrics = run.train(run.resolve("dcgan", "mnist", sets=sets), out / "runs")
         seconds = time.perf_counter() - t
         result[precision] = {"fid": metrics.get("fid", float("nan")), "kid": metrics.get("kid", float("nan")),
                              "seconds": seconds, "run": str(run_dir)}
-        print(f"FID after {steps} steps at precision {precision}: {result[precision]['fid']:.2f} "
+        print(f"FID after {steps} steps at precision {precision}, seed {seed}: {result[precision]['fid']:.2f} "
               f"(KID {result[precision]['kid']:.4f}; {seconds:.0f} s including evaluation)")
     return result
