@@ -117,3 +117,21 @@ def test_encoder_returning_a_distribution_uses_its_mean():
     assert np.allclose(codes_of(enc, x), perfect(x).double().numpy())
     with pytest.raises(GenzooError, match="ground truth"):
         beta_vae_score(perfect, object())
+
+
+def test_evaluation_group_applies_to_encoders_on_data_with_factors():
+    from genzoo.data import load
+    from genzoo.metrics.disentanglement import Budget, disentanglement_metrics
+    from genzoo.metrics.evaluate import EVALUATIONS
+    from genzoo.models import MODELS, DataSpec
+
+    import genzoo.metrics.disentanglement  # noqa: F401  (registers the group)
+
+    ds = load("dsprites_small")
+    model = MODELS.get("vae")(MODELS.get("vae").Config(latent_dim=3, width=4, hidden=16), DataSpec.of(ds))
+    group = EVALUATIONS.get("disentanglement")
+    assert group.applies(model, ds) and not group.applies(model, load("ring8", n=64))
+    scores = disentanglement_metrics(model.encode, ds.ground_truth, Budget(10, 10, 200, 90, 200))
+    assert set(scores) == {"beta_vae", "factor_vae", "mig", "dci_disentanglement", "dci_completeness",
+                           "dci_informativeness", "sap"}
+    assert all(-1.0 <= v <= 1.0 for v in scores.values())

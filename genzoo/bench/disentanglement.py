@@ -6,8 +6,8 @@ Protocol (pinned; ``genzoo bench disentanglement [--quick] [--set key=value]``):
   4 147 train / 461 test images), whose ground truth renders any factor combination for the
   metrics;
 * models (one shared network and optimiser for all, so only the regulariser differs): MLP encoder
-  and decoder (2 hidden layers of 256 ReLU units), Bernoulli decoder, 10 latents, Adam lr 1e-3,
-  batch 64, ``steps`` iterations (quick 1 000, full 20 000), seeds 0..``seeds``−1 (3);
+  and decoder (2 hidden layers of 128 ReLU units), Bernoulli decoder, 10 latents, Adam lr 1e-3,
+  batch 64, ``steps`` iterations (quick 600, full 20 000), seeds 0..``seeds``−1 (3);
   each model at its paper/genzoo default weight: VAE (β = 1), β-VAE (β = 4), FactorVAE (γ = 35;
   its discriminator 6 layers × 256 units instead of the paper's 1 000 to fit the CPU budget),
   β-TCVAE (β = 6, MSS with N = 4 147), DIP-VAE-I (λ_od = 10, λ_d = 100), DIP-VAE-II
@@ -15,7 +15,8 @@ Protocol (pinned; ``genzoo bench disentanglement [--quick] [--set key=value]``):
 * null baselines scored by the same rules: ``random codes`` (Gaussian noise independent of the
   image) and ``untrained encoder`` (the VAE's encoder at initialisation), scored at seed 0;
 * metrics (:mod:`genzoo.metrics.disentanglement`, encoder means): β-VAE score, FactorVAE score,
-  MIG (20-bin), DCI (GBT) disentanglement / completeness / informativeness, SAP — quick budget
+  MIG (20-bin), DCI disentanglement / completeness / informativeness (GBT; ``--quick``: random
+  forests, ``--set dci=gbt`` to override — cheaper, and lower on every model), SAP — quick budget
   200 / 100 votes, 2 000 MIG points, 450 DCI/SAP points, 2 000 variance points; full budget =
   disentanglement_lib's
   (10 000 / 5 000 votes, 10 000 MIG points, 15 000 DCI/SAP points); plus the test-set β = 1 ELBO,
@@ -43,7 +44,7 @@ from genzoo.metrics.disentanglement import FULL_BUDGET, Budget, codes_of, disent
 from genzoo.models import MODELS, DataSpec
 
 QUICK_BUDGET = Budget(200, 100, 2_000, 450, 2_000)
-SHARED = {"arch": "mlp", "hidden": 256, "depth": 2, "latent_dim": 10, "observation": "bernoulli", "lr": 1e-3}
+SHARED = {"arch": "mlp", "hidden": 128, "depth": 2, "latent_dim": 10, "observation": "bernoulli", "lr": 1e-3}
 #: label → (registered model, config overrides beyond SHARED)
 MODELS_UNDER_TEST: dict[str, tuple[str, dict[str, Any]]] = {
     "vae": ("vae", {}),
@@ -134,10 +135,14 @@ def disentanglement(out: Path, quick: bool = False, jobs: int = 1, options: dict
     """Claim 6: VAE vs β-VAE, FactorVAE, β-TCVAE, DIP-VAE-I/II, InfoVAE on dSprites-like data — every metric, mean ± std over seeds."""
     options = dict(options or {})
     torch.set_num_threads(int(options.get("threads", 1)))
-    steps = int(options.get("steps", 1000 if quick else 20_000))
+    steps = int(options.get("steps", 600 if quick else 20_000))
+    dci_model = options.get("dci", "forest" if quick else "gbt")
     n_seeds = int(options.get("seeds", 3))
     batch = int(options.get("batch", 64))
     labels = options.get("models", ",".join(MODELS_UNDER_TEST)).split(",")
+    seeds = [int(v) for v in options["seed_list"].split(",")] if "seed_list" in options else list(range(n_seeds))
+    if "merge" in options:  # combine the runs of several processes (e.g. one per seed) into one table
+        return _merge(out, [Path(d) for d in options["merge"].split(",")])
     budget = QUICK_BUDGET if quick else FULL_BUDGET
     ds = load("dsprites_small")
     gt = ds.ground_truth
@@ -148,9 +153,13 @@ def disentanglement(out: Path, quick: bool = False, jobs: int = 1, options: dict
     rows: list[dict[str, Any]] = []
     start = time.perf_counter()
     for null, enc in (("random codes", _RandomCodes(SHARED["latent_dim"], 0)), ("untrained encoder", build("vae", spec, 0).encode)):
-        rows.append({"model": null, "seed": 0, **disentanglement_metrics(enc, flat, budget, 0)})
+        if 0 not in seeds:
+            break
+        rows.append({"model": null, "seed": 0, **disentanglement_metrics(enc, flat, budget, 0, dci_model)})
         print(f"{null:<12}: " + " ".join(f"{k}={rows[-1][k]:.3f}" for k in METRICS), flush=True)
-    for seed in range(n_seeds):
+    meta = dict(data="dsprites_small", steps=steps, batch=batch, shared=SHARED, models={k: MODELS_UNDER_TEST[k] for k in labels},
+                budget=budget.__dict__, dci_model=dci_model)
+    for seed in seeds:
         for label in labels:
             name, overrides = MODELS_UNDER_TEST[label]
             if name == "beta-tcvae":
@@ -161,22 +170,37 @@ def disentanglement(out: Path, quick: bool = False, jobs: int = 1, options: dict
             train_s = time.perf_counter() - t0
             model.eval()
             row = {"model": label, "seed": seed, **test_bound(model, tx),
-                   **disentanglement_metrics(model.encode, flat, budget, seed), "train_seconds": train_s}
+                   **disentanglement_metrics(model.encode, flat, budget, seed, dci_model), "train_seconds": train_s}
             rows.append(row)
+            write_results(out, "disentanglement", rows, seeds=seeds, partial=True, **meta)  # survives an interrupted run
             print(f"{label:<12} seed {seed}: " + " ".join(f"{k}={row[k]:.3f}" for k in ("elbo",) + METRICS), flush=True)
             if seed == 0:
                 traversal(model, tx[0], tuple(ds.x.shape[1:]), out / f"traversal_{label}.png", rates=per_dim_rate(model, tx[:500]))
     elapsed = time.perf_counter() - start
+    write_results(out, "disentanglement", rows, seeds=seeds, seconds=elapsed, **meta)
+    _report(out, rows, f"dsprites_small, {steps} steps × batch {batch}, seeds {seeds}; wall-clock {elapsed:.0f} s")
+    return out
+
+
+def _merge(out: Path, dirs: list[Path]) -> Path:
+    import json
+
+    rows: list[dict[str, Any]] = []
+    for d in dirs:
+        rows += json.loads((d / "disentanglement.json").read_text())["rows"]
+    write_results(out, "disentanglement", rows, merged=[str(d) for d in dirs])
+    _report(out, rows, f"merged from {', '.join(map(str, dirs))}")
+    return out
+
+
+def _report(out: Path, rows: list[dict[str, Any]], footer: str) -> None:
     summary = _summary(rows, METRICS + ("elbo", "rate", "distortion"))
-    write_results(out, "disentanglement", rows, data="dsprites_small", steps=steps, batch=batch, seeds=n_seeds,
-                  shared=SHARED, models={k: MODELS_UNDER_TEST[k] for k in labels}, budget=budget.__dict__, seconds=elapsed)
-    write_results(out, "disentanglement_summary", summary, steps=steps, seeds=n_seeds)
+    write_results(out, "disentanglement_summary", summary)
     head = f"{'model':<18}" + "".join(f"{k[:14]:>16}" for k in METRICS + ("elbo",))
     print(head)
     for r in summary:
         print(f"{r['model']:<18}" + "".join(f"{r[k]:>9.3f}±{r[k + '_std']:<6.3f}" if k in r else f"{'':>16}" for k in METRICS + ("elbo",)))
-    print(f"dsprites_small, {steps} steps × batch {batch}, {n_seeds} seeds; wall-clock {elapsed:.0f} s")
-    return out
+    print(footer)
 
 
 class _FlatGroundTruth:

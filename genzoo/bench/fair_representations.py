@@ -6,8 +6,8 @@ Protocol (pinned; ``genzoo bench fair-representations [--quick] [--set key=value
 * data: ``dsprites_fair`` (:mod:`genzoo.data.fairness`): dSprites-like 32×32 sprites, s = which
   half of the image the sprite lies in (binary, balanced), task = shape (3 classes, balanced),
   s ⟂ task by construction; 3 686 train / 922 test images;
-* models, one shared network and optimiser (MLP 2 × 256, Bernoulli decoder, 10 latents, Adam
-  lr 1e-3, batch 64, ``steps`` iterations: quick 1 000, full 20 000; seeds 0..``seeds``−1 (3)):
+* models, one shared network and optimiser (MLP 2 × 128, Bernoulli decoder, 10 latents, Adam
+  lr 1e-3, batch 64, ``steps`` iterations: quick 600, full 20 000; seeds 0..``seeds``−1 (3)):
   ``vae`` (sees x only), ``vfae`` (decoder p(x|z, s), λ·MMD between the s-groups, λ = 1000),
   ``hsic-vae`` (decoder p(x|z, s), λ·HSIC(z, s), λ = 1000);
 * probes: on the encoder means of the training images, a logistic regression (scikit-learn
@@ -65,7 +65,7 @@ def fair_representations(out: Path, quick: bool = False, jobs: int = 1, options:
     """VFAE and HSIC-VAE vs VAE: accuracy of predicting the sensitive s from z (→ chance) and a downstream task (kept)."""
     options = dict(options or {})
     torch.set_num_threads(int(options.get("threads", 1)))
-    steps = int(options.get("steps", 1000 if quick else 20_000))
+    steps = int(options.get("steps", 600 if quick else 20_000))
     n_seeds = int(options.get("seeds", 3))
     batch = int(options.get("batch", 64))
     labels = options.get("models", ",".join(MODELS_UNDER_TEST)).split(",")
