@@ -265,8 +265,10 @@ def auto_threads(model: Model) -> int:
 def _prepare(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Path,
              hparams: dict[str, Any] | None = None) -> Trainer:
     """Everything that can fail on bad input — device, threads, stream, precision — before any file is written."""
-    threads = train_config.threads or auto_threads(model)
-    torch.set_num_threads(threads)
+    if train_config.threads:
+        torch.set_num_threads(train_config.threads)
+    elif torch.get_num_threads() == _DEFAULT_THREADS:  # a caller that chose its own count (a suite worker) keeps it
+        torch.set_num_threads(auto_threads(model))
     device = resolve_device(train_config.device)
     model.to(device)
     x = dataset.x.to(device)

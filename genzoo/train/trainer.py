@@ -46,7 +46,7 @@ class TrainConfig:
     batch_size: int = 64
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
-    threads: int = 0  # torch CPU threads; 0: genzoo's rule (see auto_threads)
+    threads: int = 0  # torch CPU threads; 0: genzoo's rule (run.auto_threads) unless the process set its own
     precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"  # autocast around every step; 16-mixed on GPU only
     channels_last: bool = False  # NHWC weights and image batches for conv nets (docs/speed.md: when it pays)
     log_every: int = 100
@@ -284,6 +284,7 @@ class Trainer:
 
         cfg = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.commit_resume()  # the metrics repair staged by resume(), now that training goes ahead
         writer = self._tensorboard()
         self._saved_step = self.step if (self.run_dir / CHECKPOINT).exists() else -1
         last_checked = self.step
