@@ -456,7 +456,7 @@ def export_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 #: Metrics shown first in a run's summary, with their labels; others follow by name.
 _HEADLINE = (("modes", "modes covered"), ("hq_share", "high-quality samples"), ("w1", "W1"), ("fid", "FID"),
-             ("kid", "KID"), ("precision", "precision"), ("recall", "recall"))
+             ("kid", "KID"), ("precision", "PR precision"), ("recall", "PR recall"))
 
 
 def summary(run_dir: str | Path, metrics: dict[str, float], seconds: float | None = None) -> str:
