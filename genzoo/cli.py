@@ -98,12 +98,11 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     log_prob = reference = limits = None
     if x.dim() == 2:  # points: the same data overlay and axes as the run's training pictures
         from genzoo import data
+        from genzoo.metrics.evaluate import n_evaluation_samples
         from genzoo.viz.plots import view_limits
 
         dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
         log_prob = dataset.density.log_prob if dataset.density is not None else None
-        from genzoo.metrics.evaluate import n_evaluation_samples
-
         n_ref = n_evaluation_samples(dataset, run_config["train"].n_eval)  # as drawn for the training pictures
         reference = dataset.fresh(n_ref, torch.Generator().manual_seed(0))
         limits = view_limits(reference)
