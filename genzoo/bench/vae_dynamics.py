@@ -36,7 +36,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "latent_dim": ("2", "2"),
     "chains": ("500", "200"),
     "steps": ("30", "20"),
-    "noise": ("0.5", "0.5"),
+    "noise": ("0.3", "0.3"),
     "stochastic": ("false", "false"),
     "seed": ("0", "0"),
 }
@@ -90,7 +90,7 @@ def vae_dynamics(out: Path, quick: bool = False, jobs: int = 1, options: dict[st
     torch.manual_seed(seed + 2)
     xs, zs = run_chains(model, noisy, int(opts["steps"]), stochastic)
     T = xs.shape[0]
-    labels = torch.stack([classify(xs[t], net).argmax(-1) for t in range(T)])  # (T+1, N)
+    labels = torch.stack([classify(xs[t], net)[:, 0].argmax(-1) for t in range(T)])  # (T+1, N); one channel
     changes = (labels[2:] != labels[1:-1]).sum(0).float()  # after the first reconstruction
     dist = torch.cdist(zs.reshape(-1, zs.shape[-1]), means).min(-1).values.reshape(zs.shape[0], n) / spread
     with torch.no_grad():
