@@ -8,7 +8,8 @@ The rules are fixed so numbers are comparable across models and runs:
 * other points: exact W1 between 2 500 samples and as many held-out points (fewer if the
   held-out set is smaller);
 * images: exact W1 in pixel space (Euclidean distance between flattened images), 500 vs 500.
-* MNIST-family images (28×28, 1 or 3 channels, a data set whose name contains "mnist"):
+* 28×28 images with 1 or 3 channels (any data set of that shape — MNIST, a user's digits; other
+  image shapes get pixel-space W1 only, since genzoo's feature network is trained on 28×28 digits):
   samples clipped to [0, 1], then FID, KID, precision/recall (k = 3), density/coverage (k = 5)
   on genzoo's own classifier features (:mod:`genzoo.metrics.image`; channels embedded
   separately and concatenated) against held-out images, and for 1-channel images the
@@ -21,6 +22,9 @@ The rules are fixed so numbers are comparable across models and runs:
   (:mod:`genzoo.metrics.stacked`) as ``stacked_modes``/``stacked_kl``; on the evaluation
   samples by default (``stacked_n`` of them — at 500 at most 500 modes), on 26 000 samples
   with ``full=True`` (the standard protocol).
+* extra metric groups registered with :func:`evaluation` by modules of :mod:`genzoo.metrics`
+  (VAE rate/distortion/active units, AIS likelihoods, disentanglement scores), wherever their
+  ``applies(model, dataset)`` holds;
 * models with ``log_prob`` / ``elbo`` / ``proposal``+``log_joint``: mean test log-likelihood,
   bound and IWAE estimate (:mod:`genzoo.metrics.likelihood`) on held-out data: 500 examples
   and K = 64 by default, the whole test set (at most 10 000) and K = 1000 with ``full=True``.
