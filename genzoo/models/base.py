@@ -156,9 +156,13 @@ def check_capabilities(cls: type[Model]) -> None:
 
 
 def capabilities(model: type[Model] | Model) -> list[str]:
-    """``sample`` plus each optional capability the model implements."""
-    cls = model if isinstance(model, type) else type(model)
-    return ["sample"] + [c for c in OPTIONAL_CAPABILITIES if callable(getattr(cls, c, None))]
+    """``sample`` plus each optional capability the model implements.
+
+    Given an instance, what that instance offers: a model may switch a capability off for a
+    configuration that cannot have it by setting the attribute to ``None`` (an RBM too large to
+    enumerate has no exact ``log_prob``).
+    """
+    return ["sample"] + [c for c in OPTIONAL_CAPABILITIES if callable(getattr(model, c, None))]
 
 
 def summary(cls: type[Model]) -> str:
