@@ -95,8 +95,8 @@ BUDGETS: dict[str, dict[str, Any]] = {
     "full": {"train": {"steps": 3000, "batch_size": 256, "n_eval": 2500, "log_every": 50, "sample_every": 250,
                        "checkpoint_every": 1000, "threads": 1, "device": "cpu"},
              "seeds": [0, 1, 2], "lr_seeds": [0, 1, 2], "n_test": 2500, "iw_k": 1000, "grid_bins": 400},
-    "quick": {"train": {"steps": 200, "batch_size": 128, "n_eval": 300, "log_every": 25, "sample_every": 50,
-                        "checkpoint_every": 200, "threads": 1, "device": "cpu"},
+    "quick": {"train": {"steps": 150, "batch_size": 128, "n_eval": 300, "log_every": 25, "sample_every": 50,
+                        "checkpoint_every": 150, "threads": 1, "device": "cpu"},
               "seeds": [0, 1, 2], "lr_seeds": [0], "n_test": 1000, "iw_k": 200, "grid_bins": 300},
 }
 
@@ -313,8 +313,10 @@ def n_hyperparameters(model_name: str) -> int:
 
 
 # ---------------------------------------------------------------------------------- scoring a cell
-def score_cell(run_dir: Path, dataset: Any, x_test: Tensor, budget: dict[str, Any], sampler: str | None = None) -> dict[str, Any]:
-    """Likelihood, size and curve of one finished run (``sampler``: score the run's DDLS samples instead)."""
+def score_cell(run_dir: Path, dataset: Any, x_test: Tensor, budget: dict[str, Any], sampler: str | None = None,
+               with_likelihood: bool = True) -> dict[str, Any]:
+    """Likelihood, size and curve of one finished run (``sampler``: score the run's DDLS samples instead;
+    ``with_likelihood=False``: skip the likelihood, as for the learning-rate runs, whose tables show W1 and hq only)."""
     from genzoo import run
     from genzoo.metrics.evaluate import evaluate
 
@@ -323,7 +325,8 @@ def score_cell(run_dir: Path, dataset: Any, x_test: Tensor, budget: dict[str, An
                            "checkpoint_bytes": (run_dir / "checkpoint.safetensors").stat().st_size}
     if sampler is None:
         start = time.perf_counter()
-        out.update(likelihood(model, dataset, x_test, budget["iw_k"], budget["grid_bins"]))
+        if with_likelihood:
+            out.update(likelihood(model, dataset, x_test, budget["iw_k"], budget["grid_bins"]))
         out["ll_seconds"] = time.perf_counter() - start
         out["curve"] = training_curve(run_dir)
         return out
@@ -409,7 +412,8 @@ def score_all(out: Path, quick: bool, zoo: list, data: list, budgets: dict) -> d
                 if scored is None:
                     ds = dataset_of(d)
                     try:
-                        scored = score_cell(gdir / r["run"], ds, tests[cell["data_label"]], budget)
+                        scored = score_cell(gdir / r["run"], ds, tests[cell["data_label"]], budget,
+                                            with_likelihood=which == "main")
                     except Exception as e:  # noqa: BLE001 - one unscorable run must not lose the table
                         scored = {"score_error": f"{type(e).__name__}: {e}"}
                     scored["spec_sha256"] = ident["spec_sha256"]

@@ -21,6 +21,8 @@ from typing import Any
 
 from genzoo.bench.report import fmt
 
+#: The scatter shows log-likelihoods down to −H(p) − SCATTER_NATS; lower means are drawn on the floor (▼, value written).
+SCATTER_NATS = 12.0
 MARKERS = {"exact": "o", "AIS": "D", "IWAE bound": "^", "ELBO": "v", "grid": "s"}
 
 
@@ -99,6 +101,9 @@ def quality_table(result: dict[str, Any], data: str) -> tuple[list[str], list[li
         "−KL(p‖q) ≤ 0; for a bound it is at most that.",
         "null: data (grid-normalised) is the exact density normalised by the same grid rule as the energy models: its gap to "
         "null: data is the grid rule's own error on this data set.",
+        f"null: uniform-box: its sample-quality columns are the suite's null (uniform on the means' box ± 3σ); its "
+        f"log-likelihood is that of the uniform density on the means' box ± {result['box_sigmas']:g}σ, so that every test "
+        "point lies inside (the ± 3σ box would give −∞ for the few test points outside it).",
     ]
     return header, rows, notes
 
@@ -149,6 +154,28 @@ def usability_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]],
     return header, rows, notes
 
 
+def lr_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Final W1 and hq_share of every model at each learning-rate factor on the lr data set (mean over lr seeds)."""
+    factors = ["×1/3", "×1", "×3"]
+    header = ["model"] + [f"W1 {f}" for f in factors] + [f"hq_share {f}" for f in factors]
+    rows = []
+    for u in result["usability"]:
+        sens = u.get("lr_sensitivity")
+        if not sens:
+            continue
+        row = [u["label"]]
+        for m in ("w1", "hq_share"):
+            for f in factors:
+                values = [v.get(f) for v in sens[m]["values"].values()]
+                finite = [v for v in values if v is not None]
+                text = fmt(sum(finite) / len(finite)) if finite else "—"
+                if len(finite) < len(values):
+                    text += f" ({len(values) - len(finite)} failed/diverged)"
+                row.append(text)
+        rows.append(row)
+    return header, rows
+
+
 def capability_rows(result: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     header = ["model", "density of x", "log-likelihood", "latent inference", "capabilities", "what it is"]
     rows = [[r["model"], r["density"], r["likelihood"], r["inference"], ", ".join(r["capabilities"]), r["summary"]]
@@ -193,8 +220,9 @@ def conclusions(result: dict[str, Any]) -> list[str]:
             above = [lab for lab, s, _ in lls if s.get("n") and s["min"] > lik["gaussian"]["ll"]]
             out.append(f"{data}: highest test log-likelihood {top[0]} ({pm(top[1])} nats, {'/'.join(top[2])}) against −H(p) = "
                        f"{fmt(lik['data']['ll'])}; above the Gaussian null ({fmt(lik['gaussian']['ll'])}) on every seed: "
-                       + (", ".join(f"{lab}" for lab in above) if above else "none") + ". Bounds (IWAE, ELBO) are below "
-                       "their model's log-likelihood, so a bound row above another row is a real ordering, a bound row below is not.")
+                       + (", ".join(f"{lab}" for lab in above) if above else "none") + ". IWAE and ELBO values are lower bounds "
+                       "of their model's log-likelihood: a bound above an exact value orders the two models, a bound below "
+                       "any value orders nothing.")
     div = [(u["label"], u["diverged"], u["runs"]) for u in result["usability"] if u["diverged"]]
     out.append("Divergences: " + ("; ".join(f"{lab} {d}/{n} runs" for lab, d, n in div) if div
                                   else "none of the runs diverged (NaN/Inf) in this budget") + ".")
@@ -253,8 +281,6 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
             xs = [sum(c[k]["seconds"] for c in curves) / len(curves) for k in range(n)]
             ys = [sum(c[k]["w1"] for c in curves) / len(curves) for k in range(n)]
             ax.plot(xs, ys, marker=".", label=label, color=colors[label])
-        for d in cells_of(result, "GAN + DDLS", data):
-            pass
         quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
         for name, style in (("gaussian", "--"), ("data", ":")):
             if name in quality:
@@ -282,9 +308,17 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
             kind = ok[0]["ll_kind"]
             w1 = _stats([c["w1"] for c in ok])
             ll = _stats([c["ll"] for c in ok])
-            ax.errorbar([w1["mean"]], [ll["mean"]], xerr=[[w1["std"] or 0]], yerr=[[ll["std"] or 0]],
+            lik0 = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
+            floor = lik0["data"]["ll"] - SCATTER_NATS if "data" in lik0 else -math.inf
+            if ll["mean"] < floor:  # off the scale: drawn on the floor, its value written beside it
+                ax.scatter([w1["mean"]], [floor + 0.2], marker="v", color=colors[label], label=f"{label} ({kind}, off scale)")
+                ax.annotate(f"{fmt(ll['mean'])}", (w1["mean"], floor + 0.2), fontsize=6, xytext=(3, 3), textcoords="offset points")
+                continue
+            ax.errorbar([w1["mean"]], [ll["mean"]], xerr=[[w1["std"] or 0]], yerr=[[min(ll["std"] or 0, ll["mean"] - floor)]],
                         marker=MARKERS.get(kind, "o"), color=colors[label], label=f"{label} ({kind})", capsize=2)
         lik = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
+        if "data" in lik:
+            ax.set_ylim(lik["data"]["ll"] - SCATTER_NATS, lik["data"]["ll"] + 1.0)
         quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
         for name, marker in (("data", "*"), ("gaussian", "P")):
             if name in lik and name in quality:
@@ -292,6 +326,11 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
         if "data" in lik:
             ax.axhline(lik["data"]["ll"], color="k", linestyle=":", linewidth=1)
         ax.set_xscale("log")
+        from matplotlib.ticker import ScalarFormatter
+
+        ax.xaxis.set_major_formatter(ScalarFormatter())
+        ax.xaxis.set_minor_formatter(ScalarFormatter())
+        ax.tick_params(axis="x", which="both", labelsize=6)
         ax.set_xlabel("W1 (exact) ↓")
         ax.set_ylabel("test log-likelihood (nats) ↑")
         ax.set_title(f"{data} (dotted: −H(p))")
@@ -302,7 +341,7 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
     fig.savefig(path, dpi=90)
     figures.append({"path": path, "caption": "Test log-likelihood against W1 (mean ± std over seeds) for every model with "
                     "a density or bound; marker = how the likelihood was obtained (o exact, ◆ AIS, ▲ IWAE bound, ▼ ELBO, "
-                    "■ grid). Implicit models (GANs, ALI/BiGAN, DAE) have no point: their likelihood is intractable."})
+                    "■ grid; ▼ on the floor: a mean more than 12 nats below −H(p), its value written beside it). Implicit models (GANs, ALI/BiGAN, DAE) have no point: their likelihood is intractable."})
     # final samples of seed 0 (the suite's last picture of each run)
     for data in datas:
         pictures = []
@@ -385,7 +424,12 @@ def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> t
         h, r, notes = quality_table(result, data)
         sections.append((f"Sample quality and likelihood: {data}", [("table", (h, r)), ("notes", notes)]))
     h, r, notes = usability_table(result)
-    sections.append(("Usability: which model should a student pick?", [("table", (h, r)), ("notes", notes)]))
+    lh, lr_rows = lr_table(result)
+    sections.append(("Usability: which model should a student pick?", [
+        ("table", (h, r)), ("notes", notes),
+        ("notes", [f"Learning-rate runs on {result['lr_data']}: final W1 and high-quality share with every learning rate "
+                   "of the model multiplied by 1/3, 1 and 3 (mean over the learning-rate grid's seeds)."]),
+        ("table", (lh, lr_rows))]))
     sections.append(("Figures", [("figure", f) for f in figures]))
     h, r = capability_rows(result)
     sections.append(("How each model represents the data (filled in from declared capabilities)", [
@@ -398,6 +442,18 @@ def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> t
     sections.append(("Conclusions (generated from the numbers above)", [("list", conclusions(result))]))
     sections.append(("Protocol", [("table", (["item", "value"], [list(i) for i in protocol_items(result, timing)]))]))
 
+    invocations = timing.get("invocations", [])
+    train_s = sum(i["train_seconds"] for i in invocations)
+    score_s = sum(i["score_seconds"] for i in invocations)
+    jobs = invocations[-1]["jobs"] if invocations else 1
+    budget = result["budget"]
+    run_line = (f"Command: `genzoo bench zoo {'--quick ' if result['quick'] else ''}--jobs {jobs}`. Budget: "
+                f"{budget['train']['steps']} steps of batch {budget['train']['batch_size']} per run, evaluations of "
+                f"{budget['train']['n_eval']} samples every {budget['train']['sample_every']} steps, seeds {budget['seeds']} "
+                f"(learning-rate grid: seeds {budget['lr_seeds']}). Wall-clock: {train_s / 60:.1f} min training (all cells, "
+                f"{len(invocations)} invocation(s)) + {score_s / 60:.1f} min scoring, finished "
+                f"{invocations[-1]['finished'] if invocations else '?'}.")
+    intro = intro + " " + run_line
     md = [f"# {title}", "", intro, ""]
     for name, parts in sections:
         md += [f"## {name}", ""]
