@@ -442,7 +442,7 @@ def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> t
     sections.append(("Conclusions (generated from the numbers above)", [("list", conclusions(result))]))
     sections.append(("Protocol", [("table", (["item", "value"], [list(i) for i in protocol_items(result, timing)]))]))
 
-    invocations = timing.get("invocations", [])
+    invocations = [i for i in timing.get("invocations", []) if i["train_seconds"] >= 1.0] or timing.get("invocations", [])[-1:]
     train_s = sum(i["train_seconds"] for i in invocations)
     score_s = sum(i["score_seconds"] for i in invocations)
     jobs = invocations[-1]["jobs"] if invocations else 1
