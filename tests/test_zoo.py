@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 import torch
 
 from genzoo.bench import zoo
+from genzoo.models import MODELS
 
 
 # ---------------------------------------------------------------------------------- capability table
@@ -98,7 +100,7 @@ def test_tiny_zoo_counts_a_diverged_run_and_scores_likelihoods(tmp_path):
     rows = {u["label"]: u for u in result["usability"]}
     assert rows["VAE absurd lr"]["diverged"] == 1 and rows["VAE absurd lr"]["runs"] == 1
     assert rows["VAE"]["diverged"] == 0
-    assert rows["VAE"]["n_hparams"] == len(__import__("dataclasses").fields(__import__("genzoo.models", fromlist=["MODELS"]).MODELS.get("vae").Config))
+    assert rows["VAE"]["n_hparams"] == len(dataclasses.fields(MODELS.get("vae").Config))
     assert rows["VAE"]["weight_bytes"] > 0
     cell = next(c for c in result["grids"]["main"]["cells"] if c["label"] == "VAE")
     assert cell["ll_kind"] == "IWAE bound" and math.isfinite(cell["ll"]) and cell["ll"] >= cell["elbo"] - 0.05

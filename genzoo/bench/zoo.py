@@ -566,16 +566,12 @@ def usability(result: dict[str, Any]) -> list[dict[str, Any]]:
         ok = [c for c in mine if c.get("status") == "ok"]
         row["n_hparams"] = next((c["n_hparams"] for c in ok if "n_hparams" in c), None)
         row["weight_bytes"] = next((c["weight_bytes"] for c in ok if "weight_bytes" in c), None)
-        if is_derived:
-            row["n_hparams"] = (row["n_hparams"] or 0) + len(dataclasses.fields(_sampler_config(label, result)))
+        if is_derived:  # the GAN's fields plus the sampler's (DDLS is the only derived sampler)
+            from genzoo.sampling.ddls import DDLSConfig
+
+            row["n_hparams"] = (row["n_hparams"] or 0) + len(dataclasses.fields(DDLSConfig))
         rows.append(row)
     return rows
-
-
-def _sampler_config(label: str, result: dict[str, Any]) -> type:
-    from genzoo.sampling.ddls import DDLSConfig
-
-    return DDLSConfig
 
 
 # ---------------------------------------------------------------------------------- capabilities

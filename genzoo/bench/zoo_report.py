@@ -404,8 +404,6 @@ def protocol_items(result: dict[str, Any], timing: dict[str, Any]) -> list[tuple
     for inv in timing.get("invocations", []):
         items.append(("invocation", f"trained in {inv['train_seconds']:.0f} s, scored in {inv['score_seconds']:.0f} s, "
                       f"--jobs {inv['jobs']}, finished {inv['finished']}"))
-    for which in result["grids"]:
-        pass
     return items
 
 
