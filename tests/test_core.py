@@ -120,3 +120,23 @@ def test_every_registry_is_populated_by_discovery():
     assert len(MODELS) >= 11
     for registry in (SAMPLERS, ESTIMATORS, OBSERVATIONS):
         assert len(registry) >= 1, registry.kind
+
+
+def test_nan_weights_that_break_a_distribution_are_reported_as_divergence(tmp_path):
+    """A VAE whose weights became NaN fails inside torch.distributions (ValueError); the trainer
+    reports that as the divergence it is, not as a traceback."""
+    from genzoo import run
+    from genzoo.errors import DivergenceError
+
+    config = run.resolve("vae", "ring8", sets=["train.steps=3", "train.batch_size=16", "train.progress=false",
+                                               "train.sample_every=0"])
+    config["data"]["params"].update({"n": 256})
+    model, dataset = run.build(config)
+    with torch.no_grad():
+        next(model.parameters()).fill_(float("nan"))
+    from genzoo.train.stream import BatchStream
+    from genzoo.train.trainer import Trainer
+
+    trainer = Trainer(model, BatchStream(dataset.x, None, 16, seed=1), config["train"], tmp_path / "r")
+    with pytest.raises(DivergenceError, match="NaN/Inf"):
+        trainer.fit()

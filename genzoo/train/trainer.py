@@ -296,8 +296,14 @@ class Trainer:
         self.model.train()
         try:
             while self.step < cfg.steps:
-                with self.autocast():
-                    out = self.model.step(self._layout(self.stream.next(per_step)))
+                try:
+                    with self.autocast():
+                        out = self.model.step(self._layout(self.stream.next(per_step)))
+                except ValueError as e:  # e.g. torch.distributions refusing NaN parameters
+                    if isinstance(e, GenzooError):
+                        raise
+                    self._check_finite(last_checked)  # NaN/Inf weights: report it as the divergence it is
+                    raise
                 self.step += 1
                 for k, v in out.items():
                     self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
