@@ -1,7 +1,7 @@
 """The contract every registered model keeps, checked for every model on every data kind it supports.
 
 A new model gets these checks by being registered: batch norm with PyTorch's eps and momentum
-(PITFALLS: ``BatchNorm(n, 0.8)`` sets eps = 0.8); a few training steps with finite, detached
+(a mistake in public code: ``BatchNorm(n, 0.8)`` sets eps = 0.8); a few training steps with finite, detached
 scalar outputs; ``sample(n)`` returns n draws of the data's shape (two seeds give different
 draws); each declared capability (``genzoo.models.base.CAPABILITIES``) returns the shape its
 protocol promises; and a run stopped after a checkpoint and resumed ends bit-identical to one
@@ -53,7 +53,7 @@ def build_model(name: str, kind: str):
 def test_step_sample_and_capabilities_keep_the_protocol(name, kind):
     model, dataset = build_model(name, kind)
     spec = DataSpec.of(dataset)
-    for module in model.modules():  # PITFALLS: BatchNorm(n, 0.8) sets eps = 0.8 by accident
+    for module in model.modules():  # a mistake in public code: BatchNorm(n, 0.8) sets eps = 0.8 by accident
         if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
             assert module.eps == 1e-5 and module.momentum == 0.1, (name, module)
     torch.manual_seed(0)

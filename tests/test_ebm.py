@@ -42,7 +42,7 @@ def test_ebm_learns_a_2d_mixture(negatives):
 
 
 def test_ebm_with_a_generator_sampler_is_ddgm_bit_for_bit():
-    """The bridge of seeds/000: ebm whose negatives come from a generator with BN entropy IS Kim & Bengio."""
+    """The GAN↔EBM bridge (Kim & Bengio 2016): ebm whose negatives come from a generator with BN entropy IS Kim & Bengio."""
     kb = dict(negatives="generator", entropy="batchnorm", energy_head="kim-bengio", energy_reg=0.0, beta1=0.5,
               hidden=16, gen_hidden=16)
     a = build("ebm", **kb)

@@ -30,7 +30,7 @@ def test_objectives_match_goodfellow_equations():
 
 
 def test_minimax_and_nonsaturating_are_different_generator_losses():
-    """PITFALLS: some libraries register one generator loss under both names."""
+    """A mistake in public code: some libraries register one generator loss under both names."""
     d_fake = torch.tensor([-4.0], requires_grad=True)  # D confidently rejects the fake
     (g_mm,) = torch.autograd.grad(OBJECTIVES.get("minimax")(None, d_fake).generator, d_fake)
     (g_ns,) = torch.autograd.grad(OBJECTIVES.get("nonsaturating")(None, d_fake).generator, d_fake)

@@ -47,7 +47,7 @@ def test_capability_table_classifies_exact_bound_and_implicit():
 
 def test_registered_models_are_classified_from_their_capabilities():
     rows = {r["model"]: r for r in zoo.capability_table()}
-    assert rows["rbm"]["likelihood"] == "exact"  # seeds/003: RBM exact
+    assert rows["rbm"]["likelihood"] == "exact"  # an RBM's likelihood is exact (log Z by enumeration)
     assert rows["vae"]["likelihood"] == "bound"  # VAE: variational lower bound
     assert (rows["gan"]["density"], rows["gan"]["likelihood"]) == ("implicit", "intractable")  # GAN
 

@@ -19,7 +19,7 @@ log-likelihood −10.8; σ = 0.1 → 0.044 and +0.53);
 the values are a compromise we chose, not a paper's — CD-1 and PCD-1, η = 1e-3 falling
 linearly to 0 over 6 000 updates (``--quick``: 2 000) of minibatch 100, 2 seeds (``--quick``: 1).
 Null rows, scored by the same rule: the data itself and a uniform distribution over the data's
-bounding square (PITFALLS: ~22/25 grid modes are "covered" by uniform noise).
+bounding square (under the 3σ rule ~22/25 grid modes are "covered" by uniform noise).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""seeds/003's CD slide: a Gaussian–Gaussian RBM trained by CD-1 spans the top principal subspace.
+"""Contrastive divergence and PCA: a Gaussian–Gaussian RBM trained by CD-1 spans the top principal subspace.
 
 Model (genzoo's ``rbm`` with ``visible = hidden = gaussian``; fixed visible σ, unit hidden variance):
 
@@ -115,7 +115,7 @@ def _figure(rows: list[dict], path: Path) -> None:
 
 @benchmark("rbm-pca")
 def rbm_pca(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
-    """seeds/003 claim: a Gaussian–Gaussian RBM trained by CD-1 spans the top principal subspace; principal angles and singular values vs the closed form."""
+    """CD and PCA: a Gaussian–Gaussian RBM trained by CD-1 spans the top principal subspace; principal angles and singular values vs the closed form."""
     options = dict(options or {})
     torch.set_num_threads(int(options.get("threads", 1)))
     updates = int(options.get("updates", 4000 if quick else 20_000))

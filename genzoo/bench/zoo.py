@@ -576,7 +576,7 @@ def usability(result: dict[str, Any]) -> list[dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------- capabilities
 def classify(caps: list[str]) -> dict[str, str]:
-    """The seeds/003-style columns from declared capabilities.
+    """The explicit/implicit-density and likelihood-kind columns from declared capabilities.
 
     density: ``explicit`` when the model writes p(x) down (``log_prob``, ``log_prob_estimate``,
     ``elbo`` — a latent-variable p(x) = ∫ p(x|z) p(z) dz — or ``energy``, p ∝ exp(−E)), else

@@ -4,7 +4,7 @@ Sections: how to read it; per data set one table of sample quality and labelled 
 log-likelihood (mean ± sample std over seeds) with the null baselines scored the same way;
 the usability table (time to a threshold, spread over seeds, learning-rate sensitivity,
 divergences, hyper-parameters, weights' size, speed); figures (quality vs training time,
-log-likelihood vs sample quality across families, final samples); the seeds/003-style table of
+log-likelihood vs sample quality across families, final samples); the table (after the classic RBM / VAE / GAN comparison) of
 every registered model classified from its declared capabilities; conclusions generated from the
 numbers (each states the numbers it rests on); the protocol. Figures are PNGs in
 ``OUT/figures`` (linked from the Markdown, embedded as base64 in the HTML; no JavaScript).
@@ -431,7 +431,7 @@ def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> t
     sections.append(("Figures", [("figure", f) for f in figures]))
     h, r = capability_rows(result)
     sections.append(("How each model represents the data (filled in from declared capabilities)", [
-        ("notes", ["The seeds/003 table (RBM: explicit density, exact likelihood; VAE: explicit, variational lower bound; "
+        ("notes", ["The classic comparison (RBM: explicit density, exact likelihood; VAE: explicit, variational lower bound; "
                    "GAN: implicit, intractable) for every registered model, derived by genzoo.bench.zoo.classify from the "
                    "methods each model defines (genzoo.models.capabilities): log_prob → exact; log_prob_estimate → "
                    "estimate; elbo or proposal + log_joint → bound; energy only → unnormalised (exact up to log Z); none → "

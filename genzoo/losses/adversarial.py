@@ -169,7 +169,7 @@ def gradient_penalty(critic: Callable[[Tensor], Tensor], real: Tensor, fake: Ten
 
     ``real`` and ``fake`` are detached (the critic update must not reach G); the interpolates x̂
     are leaves that require gradient, and ∇_x̂ d(x̂) is taken with ``create_graph=True`` so that the
-    penalty is differentiable in the critic's parameters (PITFALLS: WGAN-GP).
+    penalty is differentiable in the critic's parameters (ports that detach the interpolates train no penalty).
     """
     real, fake = real.detach(), fake.detach()
     eps = torch.rand((real.shape[0],) + (1,) * (real.ndim - 1), device=real.device, dtype=real.dtype)

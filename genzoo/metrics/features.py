@@ -1,6 +1,6 @@
 """genzoo's own feature network: a small MNIST classifier whose penultimate layer embeds images.
 
-No Inception weights can be downloaded (MISSION.md, "Data"), so the image metrics (FID, KID,
+genzoo runs offline and downloads no Inception weights, so the image metrics (FID, KID,
 precision/recall, density/coverage, the classifier score, Stacked-MNIST modes) use a classifier
 that genzoo trains itself on MNIST and ships in the package
 (``genzoo/metrics/weights/mnist_classifier.safetensors``, ~0.4 MB, loaded with safetensors —

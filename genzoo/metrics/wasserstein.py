@@ -11,7 +11,7 @@ real line.
   Hungarian method (``scipy.optimize.linear_sum_assignment``) on the same degenerate cost
   matrix took 32 s (measured on this 2-core machine).
 * :func:`wasserstein1_lp` — general discrete EMD with arbitrary weights, the transport linear
-  program of seeds/002: min_γ Σ_ij γ_ij c_ij subject to Σ_j γ_ij = w_x[i],
+  program (the discrete earth mover's distance, Rubner et al. 2000): min_γ Σ_ij γ_ij c_ij subject to Σ_j γ_ij = w_x[i],
   Σ_i γ_ij = w_y[j], γ ≥ 0, solved by ``scipy.optimize.linprog(method="highs")``. It has
   n·m variables, so it is meant for small sets (≤ ``LP_MAX_VARIABLES`` variables).
 """
@@ -129,7 +129,7 @@ def wasserstein1_lp(
 ) -> float:
     """General discrete EMD / W1 with arbitrary weights, by the transport linear program.
 
-    Solves (seeds/002's discrete EMD)::
+    Solves (the discrete earth mover's distance)::
 
         min_γ  Σ_ij γ_ij ‖x_i − y_j‖₂
         s.t.   Σ_j γ_ij = w_x[i],  Σ_i γ_ij = w_y[j],  γ_ij ≥ 0

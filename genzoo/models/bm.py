@@ -1,4 +1,4 @@
-"""Fully visible Boltzmann machine (Ackley, Hinton & Sejnowski 1985), as built up in seeds/003.
+"""Fully visible Boltzmann machine (Ackley, Hinton & Sejnowski 1985), the model deep generative models are built up from.
 
 Model, on binary x ∈ {0, 1}^M:
 

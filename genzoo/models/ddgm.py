@@ -1,7 +1,7 @@
 """Deep Directed Generative Models with Energy-Based Probability Estimation (Kim & Bengio 2016).
 
 The EBM's negative phase needs samples of p_θ; instead of MCMC a generator G_φ supplies them
-(seeds/000, slides 21–26), and G_φ is trained to *be* p_θ by minimising
+(Kim & Bengio 2016, §3), and G_φ is trained to *be* p_θ by minimising
 
     KL(q_G ‖ p_θ) = E_{z}[E_θ(G_φ(z))] − H(q_G) + log Z(θ),
 

@@ -1,7 +1,7 @@
 """Energy-based models trained by contrastive divergence, negatives from an interchangeable sampler.
 
 p_θ(x) = exp(−E_θ(x)) / Z(θ), and the log-likelihood gradient is a difference of two
-expectations (seeds/000, slide 11):
+expectations (Hinton 2002; LeCun et al. 2006):
 
     ∇_θ E_data[−log p_θ(x)] = E_data[∇_θ E_θ(x)] − E_{x⁻~p_θ}[∇_θ E_θ(x⁻)].
 
@@ -17,7 +17,7 @@ Each iteration (the algorithm box shared by every row of the table below):
         L_G = mean E(G(z)) − w · Ĥ(q_G)                          # entropy_weight w
         φ ← φ − Adam(∇_φ L_G)
 
-Where the negatives come from is the only difference between the GAN of seeds/000 slide 17
+Where the negatives come from is the only difference between the GAN with the −log D trick
 (E = −log D, negatives G(z)) and an EBM (slide 13, negatives from Langevin):
 
 | configuration | paper |

@@ -2,7 +2,7 @@
 
 As in Kim & Bengio (``ddgm``) a generator G supplies the EBM's negatives and minimises
 KL(q_G ‖ p_θ) = E_z[E_θ(G(z))] − H(q_G) + const, but the entropy comes from mutual
-information (seeds/000, slides 29–33): for a deterministic G, H(G(z) | z) = 0, so
+information (Kumar et al. 2019, §3): for a deterministic G, H(G(z) | z) = 0, so
 
     H(q_G) = I(z; G(z)),
 

@@ -11,7 +11,7 @@ ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh":
 class MLP(nn.Sequential):
     """``in_dim → [Linear → (BatchNorm) → act] × depth → Linear → out_dim``.
 
-    ``batch_norm`` uses PyTorch's default ``eps=1e-5`` (PITFALLS: ``BatchNorm1d(n, 0.8)`` silently
+    ``batch_norm`` uses PyTorch's default ``eps=1e-5`` (a mistake that shipped in public code: ``BatchNorm1d(n, 0.8)`` silently
     sets eps=0.8). Inputs of any shape ``(N, ...)`` are flattened.
     """
 

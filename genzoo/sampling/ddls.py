@@ -12,7 +12,7 @@ and DDLS runs Langevin dynamics on E(z) from z ~ N(0, I), then returns G(z_K):
     z ← z − η ∇_z E(z) + σ ξ,    ξ ~ N(0, I).
 
 The same :func:`~genzoo.sampling.langevin.langevin` code runs here, on ``ebm``'s data-space
-chains and on ``meg``'s latent chains — the GAN↔EBM bridge of seeds/000 made literal.
+chains and on ``meg``'s latent chains — the GAN↔EBM bridge made literal.
 
 **Critics that are not logits** (WGAN, WGAN-GP, hinge, least squares, the reconstruction
 energies of EBGAN/BEGAN): the density-ratio reading needs a logit. Che et al. calibrate such a

@@ -1,6 +1,6 @@
 """Gibbs sampling for Boltzmann machines: single-site (fully visible BM) and block (RBM).
 
-Fully visible Boltzmann machine on x ∈ {0, 1}^M (seeds/003),
+Fully visible Boltzmann machine on x ∈ {0, 1}^M (Ackley, Hinton & Sejnowski 1985),
 
     p(x) = exp(−Φ(x)) / Z,   Φ(x) = −Σ_i b_i x_i − Σ_{i<j} W_ij x_i x_j = −bᵀx − ½ xᵀWx,
 

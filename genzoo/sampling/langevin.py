@@ -5,7 +5,7 @@ One update of the unadjusted Langevin algorithm (ULA) with step size η and nois
     x' = x − η g(x) + σ ξ,    ξ ~ N(0, I),    g(x) = clip(∇_x E(x), −c, c),
 
 samples p(x) ∝ exp(−E(x)) in the limit η → 0 when σ² = 2η (the "tied" textbook choice,
-seeds/000 slide 12: ε ~ N(0, 2ηI)). EBM practice sets η and σ independently (Du & Mordatch
+ε ~ N(0, 2ηI); Welling & Teh 2011). EBM practice sets η and σ independently (Du & Mordatch
 2019: η = 10, σ = 0.005 on images; Nijkamp et al. 2019 likewise): the chains are then short-run
 samplers of a tempered density, not of exp(−E). genzoo keeps the two separate and says which
 is used; ``noise=None`` means the tied σ = √(2η).
@@ -162,7 +162,7 @@ class Langevin(nn.Module):
 def discriminator_energy(d: Callable[[Tensor], Tensor]) -> Energy:
     """Read a GAN discriminator's logit d(x) as an energy, E(x) = −d(x) (so p(x) ∝ e^{d(x)}).
 
-    The bridge of seeds/000 made literal: with D = σ(d), the −log D trick's generator loss is
+    The GAN↔EBM bridge made literal: with D = σ(d), the −log D trick's generator loss is
     E(G(z)) up to softplus, and the same :func:`langevin` that samples an EBM samples this.
     """
 
