@@ -1,6 +1,6 @@
 """Mode coverage of samples from a known Gaussian mixture (ring of 8, grid of 25, ...).
 
-Protocol (one pinned rule, stated; see PITFALLS.md "High-quality sample")
+Protocol (one pinned rule, stated, because papers differ: Euclidean < 3σ vs a per-coordinate box, ≈ 27 % larger)
 -------------------------------------------------------------------------
 Given N samples x_n ∈ R^D and the K component means μ_k with scales σ_k:
 

@@ -1,6 +1,6 @@
 """Stacked-MNIST mode counting (Metz et al., 2017; Srivastava et al., 2017 — VEEGAN).
 
-Protocol (one pinned rule; PITFALLS.md "Stacked-MNIST")
+Protocol (one pinned rule: uniform target over the 1000 classes, never a skewed training set)
 -------------------------------------------------------
 1. Draw ``STACKED_N_SAMPLES`` = 26 000 samples y_n ∈ [0, 1]^{3×28×28} from the model.
 2. Classify each channel c with genzoo's MNIST classifier (:mod:`genzoo.metrics.features`):

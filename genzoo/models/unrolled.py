@@ -22,7 +22,7 @@ holds a second term — "how the discriminator would react to a change in the ge
 exists only because every θ_D^i is a differentiable function of θ_G. Here the unrolled steps run
 on parameter dictionaries updated out of place (``torch.func.functional_call``) with
 ``create_graph=True``, so back-propagating f_k into θ_G goes through all k updates
-(PITFALLS: ports that detach the unrolled parameters are plain GANs). The real discriminator
+(ports that detach the unrolled parameters are plain GANs). The real discriminator
 then takes only the first of those steps, θ_D ← θ_D^1 (eq. 7). Per iteration:
 
     x ~ p_data, z ~ p(z)                                   (one batch, reused by every unrolled step,
