@@ -51,6 +51,7 @@ from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import DataSpec, register_model
 from genzoo.nn import MLP, architectures
 from genzoo.nn.architectures import NetConfig
+from genzoo.nn.context import evaluating
 
 #: Objectives whose label swap is d → −d (see the module docstring).
 SYMMETRIC_OBJECTIVES = ("minimax", "nonsaturating", "wasserstein", "hinge")
@@ -164,22 +165,16 @@ class ALI(AdversarialModel):
         """The code of x: μ(x) (ALI's posterior mean) or E(x) (BiGAN)."""
         if tuple(x.shape[1:]) != tuple(self.data.shape):
             raise GenzooError(f"encode needs data of shape (N, {', '.join(map(str, self.data.shape))}), got {tuple(x.shape)}")
-        was_training = self.training
-        self.eval()
-        out = self.encoder_params(x.to(self.device).float())[0]
-        self.train(was_training)
-        return out
+        with evaluating(self):
+            return self.encoder_params(x.to(self.device).float())[0]
 
     @torch.no_grad()
     def decode(self, z: Tensor) -> Tensor:
         """G(z)."""
         if z.ndim != 2 or z.shape[1] != self.config.z_dim:
             raise GenzooError(f"decode needs codes of shape (N, {self.config.z_dim}), got {tuple(z.shape)}")
-        was_training = self.training
-        self.eval()
-        out = self.G(z.to(self.device).float())
-        self.train(was_training)
-        return out
+        with evaluating(self):
+            return self.G(z.to(self.device).float())
 
     def reconstruct(self, x: Tensor) -> Tensor:
         """G(encode(x))."""

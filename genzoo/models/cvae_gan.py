@@ -48,6 +48,7 @@ from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn import ConditionalDiscriminator, ConditionalGenerator, DCGANDiscriminator, DCGANGenerator
 from genzoo.optim import adam
+from genzoo.nn.context import evaluating
 
 
 @dataclass
@@ -175,12 +176,8 @@ class CVAEGAN(Model):
 
     # ---- capabilities ----------------------------------------------------------------------
     def _eval(self, fn, *args):
-        was_training = self.training
-        self.eval()
-        with torch.no_grad():
-            out = fn(*args)
-        self.train(was_training)
-        return out
+        with evaluating(self), torch.no_grad():
+            return fn(*args)
 
     def _labels(self, y: Tensor, n: int, what: str) -> Tensor:
         y = torch.as_tensor(y, device=self.device).long()

@@ -56,6 +56,7 @@ from genzoo.losses import OBJECTIVES
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn.translation import PatchCritic, UNetTranslator, check_translatable
 from genzoo.optim import adam
+from genzoo.nn.context import evaluating, frozen
 
 DIRECTIONS = ("a2b", "b2a")
 
@@ -188,12 +189,9 @@ class DualGAN(Model):
             u, v = split_domains(xs, ys)  # the last chunk lacks a domain: use the whole step's batch
         if len(u) == 0 or len(v) == 0:
             raise GenzooError(f"a training batch of {len(xs)} images holds only one domain; raise train.batch_size")
-        for p in [*self.D_A.parameters(), *self.D_B.parameters()]:
-            p.requires_grad_(False)
-        gen = self.generator_loss(u, v)
-        self.update(self.opt_g, gen["loss_g"])
-        for p in [*self.D_A.parameters(), *self.D_B.parameters()]:
-            p.requires_grad_(True)
+        with frozen(self.D_A, self.D_B):
+            gen = self.generator_loss(u, v)
+            self.update(self.opt_g, gen["loss_g"])
         self.remember(u, v)
         out.update(gen)  # (no loss_d logged in the rare step whose critic batches each held one domain)
         return {k: t.detach() for k, t in out.items()}
@@ -220,12 +218,9 @@ class DualGAN(Model):
             raise GenzooError(f"invalid direction {direction!r}; valid: {', '.join(DIRECTIONS)}")
         if x.ndim != 4 or tuple(x.shape[1:]) != tuple(self.data.shape):
             raise GenzooError(f"translate needs images of shape (N, {', '.join(map(str, self.data.shape))}), got {tuple(x.shape)}")
-        was_training = self.training
-        self.eval()
         g = self.G_A if direction == "a2b" else self.G_B
-        out = g(x.to(self.device).float())
-        self.train(was_training)
-        return out
+        with evaluating(self):
+            return g(x.to(self.device).float())
 
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:

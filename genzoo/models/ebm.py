@@ -60,6 +60,7 @@ from genzoo.optim import adam
 from genzoo.sampling.ddls import latent_energy
 from genzoo.sampling.langevin import langevin
 from genzoo.sampling.replay import ReplayBuffer
+from genzoo.nn.context import evaluating, frozen
 
 NEGATIVES = ("short-run", "replay", "generator")
 ENTROPIES = ("none", "batchnorm", "jsd-mi")
@@ -262,11 +263,8 @@ class EBM(Model):
         c = self.config
         z = self.prior(n)
         x = self.G(z)
-        self.E.requires_grad_(False)
-        try:
+        with frozen(self.E):
             e_fake = self.E(x).mean()
-        finally:
-            self.E.requires_grad_(True)
         h = self.entropy_estimate(x, z)
         loss = e_fake - c.entropy_weight * h
         self.opt_g.zero_grad(set_to_none=True)
@@ -294,9 +292,7 @@ class EBM(Model):
     @torch.no_grad()
     def sample(self, n: int) -> Tensor:
         c = self.config
-        was_training = self.training
-        self.eval()
-        try:
+        with evaluating(self):
             if c.negatives == "generator":
                 z = self.prior(n)
                 if c.latent_steps > 0:
@@ -304,5 +300,3 @@ class EBM(Model):
                 return self.G(z)
             start = self.buffer.draw(n) if c.negatives == "replay" else self.noise(n)
             return self.chain(start, c.sample_steps)
-        finally:
-            self.train(was_training)

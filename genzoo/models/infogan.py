@@ -56,6 +56,7 @@ from genzoo.models.base import DataSpec, register_model
 from genzoo.nn import MLP
 from genzoo.nn.conditional import features_and_head
 from genzoo.nn.dcgan import _init_dcgan
+from genzoo.nn.context import evaluating, frozen
 
 @dataclass
 class InfoGANConfig(AdversarialConfig):
@@ -242,10 +243,8 @@ class InfoGAN(AdversarialModel):
     @torch.no_grad()
     def infer(self, x: Tensor) -> tuple[Tensor | None, Tensor | None]:
         """Q's guess of the code of x (eval mode): (argmax_c Q(c_cat | x), E_Q[c_cont | x] = μ(x))."""
-        was_training = self.training
-        self.eval()
-        logits, mean, _ = self.posterior(self.Q(self.trunk(x)))
-        self.train(was_training)
+        with evaluating(self):
+            logits, mean, _ = self.posterior(self.Q(self.trunk(x)))
         return (logits.argmax(1) if logits is not None else None), mean
 
     # ---- one iteration ----------------------------------------------------------------------
@@ -260,16 +259,13 @@ class InfoGAN(AdversarialModel):
             loss_d = self.objective(self.d(x), d_fake).discriminator - self.weighted(bound)
             self.update(self.opt_d, loss_d)
         x = real[-1]  # G: GAN loss and −λ L_I through a frozen D/Q
-        self.D.requires_grad_(False)
-        self.Q.requires_grad_(False)
-        codes = self.sample_codes(x.shape[0])
-        d_fake, q_fake = self.d_and_q(self.generate(self.prior(x.shape[0]), codes))
-        d_real = self.d(x) if self.objective.generator_uses_real else None
-        bound = self.information(q_fake, codes)
-        loss_g = self.objective(d_real, d_fake).generator - self.weighted(bound)
-        self.update(self.opt_g, loss_g)
-        self.D.requires_grad_(True)
-        self.Q.requires_grad_(True)
+        with frozen(self.D, self.Q):
+            codes = self.sample_codes(x.shape[0])
+            d_fake, q_fake = self.d_and_q(self.generate(self.prior(x.shape[0]), codes))
+            d_real = self.d(x) if self.objective.generator_uses_real else None
+            bound = self.information(q_fake, codes)
+            loss_g = self.objective(d_real, d_fake).generator - self.weighted(bound)
+            self.update(self.opt_g, loss_g)
         return {
             "loss_d": loss_d.detach(),
             "loss_g": loss_g.detach(),
@@ -286,8 +282,5 @@ class InfoGAN(AdversarialModel):
         if codes.cat.shape != (n,) or codes.cont.shape != (n, self.config.n_cont):
             raise GenzooError(f"codes must have shapes ({n},) and ({n}, {self.config.n_cont}), "
                               f"got {tuple(codes.cat.shape)} and {tuple(codes.cont.shape)}")
-        was_training = self.training
-        self.eval()
-        x = self.generate(self.prior(n), Codes(codes.cat.to(self.device), codes.cont.to(self.device)))
-        self.train(was_training)
-        return x
+        with evaluating(self):
+            return self.generate(self.prior(n), Codes(codes.cat.to(self.device), codes.cont.to(self.device)))
