@@ -36,7 +36,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "latent_dim": ("2", "2"),
     "chains": ("500", "200"),
     "steps": ("30", "20"),
-    "noise": ("0.3", "0.3"),
+    "noise": ("0.1", "0.1"),
     "stochastic": ("false", "false"),
     "seed": ("0", "0"),
 }
