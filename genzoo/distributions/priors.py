@@ -7,8 +7,6 @@ the pair and a Monte Carlo estimate E_q[log q − log p] is needed otherwise (th
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import Tensor, nn
 from torch.distributions import Categorical, Distribution, Independent, MixtureSameFamily, Normal, OneHotCategorical
@@ -71,5 +69,3 @@ def kl_or_monte_carlo(q: Distribution, p: Distribution, z: Tensor | None = None)
             z = q.rsample() if q.has_rsample else q.sample()
         return q.log_prob(z) - p.log_prob(z)
 
-
-LOG_2PI = math.log(2 * math.pi)

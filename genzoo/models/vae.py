@@ -68,7 +68,6 @@ importance-weighted likelihood.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -81,7 +80,6 @@ from genzoo.distributions import OBSERVATIONS
 from genzoo.distributions.heads import diagonal_gaussian
 from genzoo.distributions.observations import Observation, observation
 from genzoo.distributions.priors import MixturePrior, kl_or_monte_carlo, standard_normal
-from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn.vae_nets import build_decoder, build_encoder
 from genzoo.optim import adam
@@ -297,11 +295,3 @@ class VAE(Model):
         out = self.decoder_output(z)
         return self.obs.mean(out) if self.config.sample_mean else self.obs.sample(out)
 
-
-def check_k(k: int, name: str = "k") -> None:
-    """Importance samples must number at least one."""
-    if not (isinstance(k, int) and k >= 1):
-        raise GenzooError(f"invalid value {name}={k!r}: must be an integer ≥ 1")
-
-
-LOG_2PI = math.log(2 * math.pi)
