@@ -1,4 +1,4 @@
-"""VAE dynamics (seeds/003; Nagano et al. 2017): iterate x → z → x from noisy inputs.
+"""VAE dynamics (Nagano et al. 2017): iterate x → z → x from noisy inputs.
 
 A VAE defines a Markov chain x_{t+1} = E[x | z_t], z_t ~ q(z|x_t). Started from a corrupted
 digit, the chain is pulled towards regions the decoder produces well — near the class centres of
