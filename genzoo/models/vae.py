@@ -15,9 +15,10 @@ with the reparameterisation z = μ + σ ⊙ ε, ε ~ N(0, I) and the Gaussian KL
         θ, φ ← update(θ, φ, g)                # the paper: Adagrad
     until convergence
 
-Reduction (a popular repository trains a per-pixel mean plus a tiny-weighted KL and calls it a VAE): log p(x|z) is summed over every data dimension and the KL over every
-latent dimension, then both are averaged over the batch; the loss is in nats per example and
-−loss is a real ELBO when β = 1.
+Reduction: log p(x|z) is summed over every data dimension and the KL over every latent
+dimension, then both are averaged over the batch; the loss is in nats per example and −loss is
+a real ELBO when β = 1. (A per-pixel mean plus a tiny-weighted KL, as one popular repository
+trains, is not an ELBO and gives no likelihood.)
 
 Options every VAE shares (and every subclass inherits):
 
