@@ -39,6 +39,15 @@ class Registry(Generic[T]):
 
         return add
 
+    def register_named(self, name: str) -> Callable[[T], T]:
+        """Like :meth:`register`, and sets ``obj.name = name`` (classes that know their registered name)."""
+
+        def add(obj: T) -> T:
+            obj.name = name  # type: ignore[attr-defined]
+            return self.register(name)(obj)
+
+        return add
+
     def get(self, name: str) -> T:
         try:
             return self._items[name]

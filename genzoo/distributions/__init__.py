@@ -8,23 +8,13 @@ Every module of this package is imported on first use: a new observation model i
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
-
 from genzoo.registry import Registry
-
-T = TypeVar("T")
 
 OBSERVATIONS: Registry[type] = Registry("observation model")
 
 
-def register_observation(name: str) -> Callable[[T], T]:
-    """Class decorator: register an observation model under ``name`` (sets ``cls.name``)."""
-
-    def add(cls: T) -> T:
-        cls.name = name  # type: ignore[attr-defined]
-        return OBSERVATIONS.register(name)(cls)
-
-    return add
+#: Class decorator: register an observation model under ``name`` (sets ``cls.name``).
+register_observation = OBSERVATIONS.register_named
 
 
 from genzoo.discovery import import_submodules  # noqa: E402

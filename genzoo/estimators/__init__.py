@@ -9,22 +9,15 @@ new file.
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
+from typing import Callable
 
 from genzoo.registry import Registry
-
-T = TypeVar("T")
 
 ESTIMATORS: Registry[Callable] = Registry("estimator")
 
 
-def register_estimator(name: str) -> Callable[[T], T]:
-    """Decorator: register an estimator function (or class) under ``name``."""
-
-    def add(obj: T) -> T:
-        return ESTIMATORS.register(name)(obj)
-
-    return add
+#: Decorator: register an estimator function (or class) under ``name``.
+register_estimator = ESTIMATORS.register
 
 
 from genzoo.discovery import import_submodules  # noqa: E402

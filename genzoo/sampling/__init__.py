@@ -11,23 +11,13 @@ line, and ``applies_to`` — what it samples (``"energy E(x)"``, ``"RBM"``, ``"G
 
 from __future__ import annotations
 
-from typing import Callable, TypeVar
-
 from genzoo.registry import Registry
-
-T = TypeVar("T")
 
 SAMPLERS: Registry[type] = Registry("sampler")
 
 
-def register_sampler(name: str) -> Callable[[T], T]:
-    """Class decorator: register a sampler under ``name`` (sets ``cls.name``)."""
-
-    def add(cls: T) -> T:
-        cls.name = name  # type: ignore[attr-defined]
-        return SAMPLERS.register(name)(cls)
-
-    return add
+#: Class decorator: register a sampler under ``name`` (sets ``cls.name``).
+register_sampler = SAMPLERS.register_named
 
 
 from genzoo.discovery import import_submodules  # noqa: E402
