@@ -40,6 +40,31 @@ def benchmark(name: str) -> Callable:
     return add
 
 
+def mean_std(values: list[float], digits: int = 3) -> str:
+    """A table cell: "m ± s" over seeds, the value alone for one seed, "" for none."""
+    import statistics
+
+    if not values:
+        return ""
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.fmean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def resolve_options(name: str, options: dict[str, str], defaults: dict[str, tuple[Any, Any]], quick: bool,
+                    extra: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A benchmark's options: ``defaults[key] = (full, quick)`` overridden by ``--set`` values.
+
+    Unknown keys (other than ``extra``, which the benchmark reads itself) are a one-line error
+    listing the valid ones.
+    """
+    unknown = sorted(set(options) - set(defaults) - set(extra))
+    if unknown:
+        valid = ", ".join(sorted([*defaults, *extra]))
+        raise GenzooError(f"unknown option {unknown[0]!r} for {name}; valid: {valid}")
+    return {k: options.get(k, quick_value if quick else full) for k, (full, quick_value) in defaults.items()}
+
+
 def write_results(out: Path, stem: str, rows: list[dict[str, Any]], **meta: Any) -> None:
     """Write a benchmark's table as ``OUT/stem.csv`` (one row per dict; the union of their scalar
     columns) and ``OUT/stem.json`` (``meta`` plus the full rows)."""

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -37,8 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genzoo.bench import SPECS, benchmark, write_results
-from genzoo.errors import GenzooError
+from genzoo.bench import SPECS, benchmark, mean_std, resolve_options, write_results
 
 #: option → (full value, --quick value).
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -149,9 +147,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     for method, rs in groups.items():
         cells = []
         for k in keys:
-            vals = [r[k] for r in rs if k in r]
-            cells.append("" if not vals else f"{vals[0]:.3f}" if len(vals) == 1
-                         else f"{statistics.mean(vals):.3f} ± {statistics.stdev(vals):.3f}")
+            cells.append(mean_std([r[k] for r in rs if k in r]))
         seeds = ",".join(str(r["seed"]) for r in rs if r["seed"] >= 0) or "–"
         lines.append(f"| {method} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -160,10 +156,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
 @benchmark("ali-features")
 def ali_features_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
     """ALI/BiGAN: reconstructions keep the digit, linear probe on E(x), 2-D modes under the GANs' protocol."""
-    unknown = sorted(set(options) - set(DEFAULTS) - {"only"})
-    if unknown:
-        raise GenzooError(f"unknown option {unknown[0]!r} for ali-features; valid: {', '.join(sorted(DEFAULTS))}, only")
-    opts = {k: options.get(k, v[1] if quick else v[0]) for k, v in DEFAULTS.items()}
+    opts = resolve_options("ali-features", options, DEFAULTS, quick, extra=("only",))
     only = options.get("only", "mnist,modes").split(",")
     torch.set_num_threads(1)
     t0 = time.perf_counter()

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from genzoo import config, data
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import benchmark, mean_std, write_results
 from genzoo.metrics import mode_coverage, wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
 from genzoo.sampling.ddls import DDLS, DDLSConfig
@@ -146,17 +146,13 @@ def ddls_benchmark(out: Path, quick: bool = False, jobs: int = 1, options: dict 
 
 def _summary(rows: list[dict]) -> str:
     """Mean ± std over seeds, one line per (data, model, sampler, K)."""
-    import statistics
-
     keys = list(dict.fromkeys((r["data"], r["model"], r["sampler"], r["K"]) for r in rows))
     lines = ["| data | model | sampler | K | hq share | modes | W1 | seeds |", "|---|---|---|---|---|---|---|---|"]
     for key in keys:
         sel = [r for r in rows if (r["data"], r["model"], r["sampler"], r["K"]) == key]
 
         def fmt(name: str, digits: int) -> str:
-            v = [float(r[name]) for r in sel]
-            m = statistics.fmean(v)
-            return f"{m:.{digits}f}" + (f" ± {statistics.stdev(v):.{digits}f}" if len(v) > 1 else "")
+            return mean_std([float(r[name]) for r in sel], digits)
 
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {fmt('hq_share', 3)} | {fmt('modes', 1)} | "
                      f"{fmt('w1', 4)} | {len(sel)} |")

@@ -40,7 +40,6 @@ same images transferred to class (c + k) mod 10), and the training runs under ``
 from __future__ import annotations
 
 import shutil
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -49,7 +48,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import benchmark, mean_std, resolve_options, write_results
 from genzoo.errors import GenzooError
 from genzoo.models.base import MODELS, Model, capabilities
 
@@ -237,13 +236,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     for (pair, method), rs in groups.items():
         cells = []
         for k in present:
-            vals = [r[k] for r in rs if k in r]
-            if not vals:
-                cells.append("")
-            elif len(vals) == 1:
-                cells.append(f"{vals[0]:.3f}")
-            else:
-                cells.append(f"{statistics.mean(vals):.3f} ± {statistics.stdev(vals):.3f}")
+            cells.append(mean_std([r[k] for r in rs if k in r]))
         seeds = ",".join(str(r["seed"]) for r in rs if r["seed"] >= 0) or "–"
         lines.append(f"| {pair} | {method} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
@@ -252,10 +245,7 @@ def _summary(rows: list[dict[str, Any]]) -> str:
 @benchmark("translation")
 def translation_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
     """Claim 11: DualGAN keeps the digit while changing domain; CVAE-GAN changes the class, keeps style (3 seeds)."""
-    unknown = sorted(set(options) - set(DEFAULTS) - {"only"})
-    if unknown:
-        raise GenzooError(f"unknown option {unknown[0]!r} for translation; valid: {', '.join(sorted(DEFAULTS))}, only")
-    opts = {k: options.get(k, v[1] if quick else v[0]) for k, v in DEFAULTS.items()}
+    opts = resolve_options("translation", options, DEFAULTS, quick, extra=("only",))
     only = options.get("only", "dualgan,cvae-gan").split(",")
     torch.set_num_threads(1)
     t0 = time.perf_counter()
