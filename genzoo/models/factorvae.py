@@ -17,7 +17,7 @@ Algorithm 2 of the paper, one iteration (``batches_per_step = 2``: two batches a
     z' ~ q(z|x');  z̃ ← permute_dims(z')
     ψ ← Adam step on  −½ mean[log D(z)] − ½ mean[log(1 − D(z̃))]              # z, z' detached
 
-The discriminator's step uses detached codes, so it never moves the encoder (PITFALLS: a known
+The discriminator's step uses detached codes, so it never moves the encoder (a well-known
 library lets its gradient reach the encoder); while the VAE's loss reads D, D is frozen so its
 parameters collect no gradient from it.
 
