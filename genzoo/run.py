@@ -31,7 +31,7 @@ from genzoo import config as cfg
 from genzoo import data as data_module
 from genzoo.errors import GenzooError
 from genzoo.registry import did_you_mean
-from genzoo.models import MODELS, DataSpec, Model
+from genzoo.models import MODELS, DataSpec, Model, capabilities
 from genzoo.train import distributed
 from genzoo.train.checkpoint import load_checkpoint, remove_stale_temporaries
 from genzoo.train.stream import BatchStream
@@ -221,10 +221,22 @@ def _on_sample(dataset: Any, train_config: TrainConfig):
     reference = dataset.fresh(n, torch.Generator().manual_seed(0)) if dataset.kind == "points" else None
     limits = view_limits(reference) if reference is not None else None
 
+    held_x = dataset.test_x if dataset.test_x is not None else dataset.x
+    held_y = dataset.test_y if dataset.test_x is not None else dataset.y
+    shown = torch.randperm(len(held_x), generator=torch.Generator().manual_seed(0))[:512]
+
     def on_sample(model: Model, step: int, run_dir: Path) -> dict[str, float]:
         samples = model.sample(max(n, n_eval)).cpu()
-        save_samples(samples[:n], run_dir / PICTURE.format(step=step), log_prob=log_prob,
+        picture = run_dir / PICTURE.format(step=step)
+        save_samples(samples[:n], picture, log_prob=log_prob,
                      reference=reference, title=f"{run_dir.name} · step {step}", limits=limits)
+        if {"encode", "decode"} <= set(capabilities(model)):  # autoencoders: reconstructions and codes
+            from genzoo.viz.autoencoder import save_latent_space, save_reconstructions
+
+            x = held_x[shown].to(model.device)
+            y = held_y[shown] if held_y is not None else None
+            save_reconstructions(model, x, picture.with_name(picture.name.replace("step_", "recon_step_")))
+            save_latent_space(model, x, picture.with_name(picture.name.replace("step_", "latent_step_")), y)
         return evaluate(model, dataset, samples=samples, n=n_eval)
 
     return on_sample

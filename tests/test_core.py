@@ -140,3 +140,18 @@ def test_nan_weights_that_break_a_distribution_are_reported_as_divergence(tmp_pa
     trainer = Trainer(model, BatchStream(dataset.x, None, 16, seed=1), config["train"], tmp_path / "r")
     with pytest.raises(DivergenceError, match="NaN/Inf"):
         trainer.fit()
+
+
+@pytest.mark.parametrize("data_name", ["digits", "ring8"])
+def test_autoencoder_runs_get_reconstruction_and_latent_pictures(data_name, tmp_path):
+    from PIL import Image
+
+    from genzoo import run
+
+    config = run.resolve("vae", data_name, sets=["train.steps=2", "train.batch_size=16", "train.progress=false",
+                                                 "train.n_eval=64", "train.n_picture=16"])
+    run_dir, _ = run.train(config, tmp_path, "r")
+    for stem in ("recon_step_0000002", "latent_step_0000002"):
+        picture = run_dir / "samples" / f"{stem}.png"
+        assert picture.is_file(), picture
+        assert min(Image.open(picture).size) >= 64
