@@ -468,7 +468,11 @@ def export_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
 
 #: Metrics shown first in a run's summary, with their labels; others follow by name.
 _HEADLINE = (("modes", "modes covered"), ("hq_share", "high-quality samples"), ("w1", "W1"), ("fid", "FID"),
-             ("kid", "KID"), ("precision", "PR precision"), ("recall", "PR recall"))
+             ("kid", "KID"), ("precision", "PR precision"), ("recall", "PR recall"),
+             ("log_likelihood", "test log-likelihood (exact, nats)"),
+             ("log_likelihood_ais", "test log-likelihood (AIS estimate, nats)"),
+             ("log_likelihood_iw", "test log-likelihood ≥ (IWAE bound, nats)"),
+             ("elbo", "test ELBO (bound, nats)"))
 
 
 def summary(run_dir: str | Path, metrics: dict[str, float], seconds: float | None = None) -> str:

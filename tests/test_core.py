@@ -155,3 +155,17 @@ def test_autoencoder_runs_get_reconstruction_and_latent_pictures(data_name, tmp_
         picture = run_dir / "samples" / f"{stem}.png"
         assert picture.is_file(), picture
         assert min(Image.open(picture).size) >= 64
+
+
+def test_a_training_log_and_a_test_metric_of_one_name_are_both_kept(tmp_path):
+    """A VAE logs its batch ELBO while training; the evaluation reports the test ELBO: both survive, labelled."""
+    import json
+
+    from genzoo import run
+
+    config = run.resolve("vae", "ring8", sets=["train.steps=2", "train.batch_size=16", "train.progress=false",
+                                               "train.n_eval=64", "train.log_every=1"])
+    run_dir, final = run.train(config, tmp_path, "r")
+    last = json.loads((run_dir / "metrics.jsonl").read_text().splitlines()[-1])
+    assert {"elbo", "train_elbo", "rate", "train_rate"} <= set(last)
+    assert "test ELBO (bound, nats)" in run.summary(run_dir, final)

@@ -327,7 +327,10 @@ class Trainer:
                     self._sums, self._count = {}, 0
                     bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "steps_per_s"}, refresh=False)
                 if sample_now and self.on_sample is not None and self.is_main:
-                    record.update(self._sample_and_evaluate())
+                    evaluation = self._sample_and_evaluate()
+                    for key in set(record) & set(evaluation):  # e.g. a batch ELBO and the test ELBO
+                        record[f"train_{key}"] = record.pop(key)
+                    record.update(evaluation)
                     self._picture_to_tensorboard(writer)
                     tick = time.perf_counter()  # speed excludes evaluation time
                 if record:
