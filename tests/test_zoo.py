@@ -113,3 +113,53 @@ def test_tiny_zoo_counts_a_diverged_run_and_scores_likelihoods(tmp_path):
     assert nulls["gaussian"]["ll"] < nulls["data"]["ll"]
     report = (out / "report.md").read_text()
     assert "VAE absurd lr" in report and "1/1" in report and (out / "report.html").stat().st_size > 10_000
+
+
+# ---------------------------------------------------------------------------------- binarised MNIST part
+def test_bernoulli_null_is_the_exact_independent_pixel_likelihood():
+    g = torch.Generator().manual_seed(0)
+    p_true = torch.rand(1, 4, 4, generator=g, dtype=torch.float64) * 0.8 + 0.1
+    train = torch.bernoulli(p_true.expand(4000, 1, 4, 4), generator=g)
+    test = torch.bernoulli(p_true.expand(500, 1, 4, 4), generator=g)
+    p = zoo.bernoulli_null(train)
+    assert p.shape == (16,) and torch.allclose(p, p_true.reshape(-1), atol=0.03)  # the fit recovers the pixel means
+    exact = torch.distributions.Bernoulli(probs=p).log_prob(test.reshape(500, -1)).sum(1)
+    assert torch.allclose(zoo.bernoulli_log_prob(p, test), exact, atol=1e-9)
+    # Laplace smoothing: a pixel never on in training still gives test images a finite likelihood
+    assert torch.isfinite(zoo.bernoulli_log_prob(zoo.bernoulli_null(torch.zeros(10, 1, 2, 2)), torch.ones(3, 1, 2, 2))).all()
+    # the fitted null beats a uniform-pixel model on held-out data (it can fail: p = 0.5 would tie)
+    assert zoo.bernoulli_log_prob(p, test).mean() > 16 * math.log(0.5)
+
+
+def test_mnist_table_labels_every_likelihood(tmp_path):
+    from genzoo.bench.zoo_report import mnist_table, write_mnist_report
+
+    budget = {**zoo.MNIST_BUDGETS["quick"], "seeds": [0, 1]}
+    cell = lambda label, seed, **kw: {"label": label, "seed": seed, "id": f"{label}_s{seed}", "status": "ok",  # noqa: E731
+                                      "train_seconds": 1.0, "fid": 10.0 + seed, "kid": 1.0, "precision": 0.5, "recall": 0.4, **kw}
+    result = {"quick": True, "data": zoo.MNIST_DATA, "budget": budget,
+              "zoo": [{"label": "V", "family": "VAE", "model": "vae", "set": {}},
+                      {"label": "R", "family": "Boltzmann", "model": "rbm", "set": {}},
+                      {"label": "G", "family": "GAN", "model": "gan", "set": {}}],
+              "cells": [cell("V", 0, ll=-100.0, ll_kind="IWAE bound", iw_k=100, elbo=-104.0), cell("V", 1, ll=-102.0, ll_kind="IWAE bound", iw_k=100, elbo=-106.0),
+                        cell("R", 0, ll=-150.0, ll_kind="exact"), {"label": "R", "seed": 1, "id": "R_s1", "status": "diverged", "error": "nan"},
+                        cell("G", 0), cell("G", 1)],
+              "nulls": [{"null": "independent Bernoulli pixels", "fid": 50.0, "kid": 5.0, "precision": 0.1, "recall": 0.0,
+                         "ll": -206.0, "ll_se": 0.5, "ll_kind": "exact"}]}
+    header, rows, _ = mnist_table(result)
+    by = {r[0]: dict(zip(header, r)) for r in rows}
+    ll_col = header[-1]
+    assert "IWAE bound, K=100" in by["V"][ll_col] and by["V"][ll_col].startswith("-101")  # mean over 2 seeds
+    assert "(exact)" in by["R"][ll_col] and by["R"]["runs ok"] == "1/2"  # the diverged seed is counted, not averaged
+    assert "intractable" in by["G"][ll_col]
+    assert "exact" in by["null: independent Bernoulli pixels"][ll_col]
+    (tmp_path / "scores").mkdir()
+    text = write_mnist_report(tmp_path, result, 60.0).read_text()
+    assert "--set grids=mnist" in text and "R_s1: diverged" in text
+
+
+def test_grids_option_is_checked(tmp_path):
+    from genzoo.errors import GenzooError
+
+    with pytest.raises(GenzooError, match="grids='cifar'"):
+        zoo.run_zoo(tmp_path, quick=True, options={"grids": "cifar"})
