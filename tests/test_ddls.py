@@ -132,3 +132,26 @@ def test_critics_that_are_not_logits_are_calibrated():
     assert ddls.calibration != (1.0, 0.0) and all(math.isfinite(v) for v in ddls.calibration)
     assert torch.isfinite(ddls.sample(16)).all()
     assert DDLS.from_model(tiny_gan(), DDLSConfig(steps=1)).calibration == (1.0, 0.0)  # a logit needs none
+
+
+def test_a_chain_continued_in_segments_is_the_chain_run_at_once():
+    # the mnist part of `genzoo bench ddls` scores K = 10, 30, 100 along one chain; that is only
+    # the K-step sampler if ULA restarted from z_k with the same noise stream gives the same z_K
+    ddls = DDLS.from_model(tiny_gan(), DDLSConfig(step_size=0.05))
+    z0 = torch.randn(16, 3)
+    torch.manual_seed(3)
+    at_once = ddls.run(z0, steps=5)
+    torch.manual_seed(3)
+    segments = ddls.run(ddls.run(z0, steps=2), steps=3)
+    assert torch.equal(at_once, segments) and not torch.equal(at_once, z0)
+
+
+def test_bench_mnist_part_names_a_missing_or_unfit_run(gan_run, tmp_path):
+    from genzoo.bench.ddls import ddls_benchmark
+
+    with pytest.raises(GenzooError, match="mnist_run=RUN"):
+        ddls_benchmark(tmp_path, quick=True, options={"data": "mnist"})
+    with pytest.raises(GenzooError, match=r"28×28 images.*ring8"):
+        ddls_benchmark(tmp_path, quick=True, options={"data": "mnist", "mnist_run": str(gan_run)})
+    with pytest.raises(GenzooError, match=r"data='mnist,ring8'"):
+        ddls_benchmark(tmp_path, quick=True, options={"data": "mnist,ring8", "mnist_run": str(gan_run)})

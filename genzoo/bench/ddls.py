@@ -18,6 +18,17 @@ Option ``d_refit=N``: after training, N more updates of D alone at the fixed G (
 p ∝ q_G e^d with D optimal for the final G; a GAN's last D is tuned to a moving G).
 Optionally (``wgan=1``) a WGAN-GP (lr 1e-3) is trained too and sampled with the logistic
 calibration of its critic (``calibration=auto``). Pictures: plain G(z) and DDLS samples for the first seed.
+
+**MNIST** (``data=mnist``, with ``mnist_run=RUN``: a trained unconditional GAN run on 28×28 images,
+e.g. ``genzoo train dcgan --data mnist``). G and D are the run's, fixed; for each sampler seed,
+``mnist_n`` chains (2 000 with ``--quick``, else 5 000: the reference and the floor take disjoint
+halves of MNIST's 10 000 test images) start at z_0 ~ N(0, I) and run to the largest K, G(z_K)
+being scored at every K of ``langevin_steps`` along the way (ULA is Markov, so the K = 10 images
+are those of a 10-step run: one chain serves every K). Scores: genzoo's image metrics
+(:func:`genzoo.metrics.image.image_metrics`: FID, KID, precision/recall, density/coverage,
+classifier score, on genzoo's MNIST feature net) of the clipped images against ``mnist_n``
+held-out test images. Null baselines: the same chains with d ≡ 0 (``prior-langevin``), and
+``mnist_n`` other held-out test images in place of samples (the metrics' floor at this n).
 """
 
 from __future__ import annotations
@@ -29,6 +40,7 @@ import torch
 
 from genzoo import config, data
 from genzoo.bench import benchmark, mean_std, write_results
+from genzoo.errors import GenzooError
 from genzoo.metrics import mode_coverage, wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
 from genzoo.sampling.ddls import DDLS, DDLSConfig
@@ -88,10 +100,12 @@ def _figure(panels: list[tuple[str, torch.Tensor]], reference: torch.Tensor, pat
 
 @benchmark("ddls")
 def ddls_benchmark(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
-    """Claim 8: DDLS on trained GANs (ring8, grid25): hq share, modes, exact W1 vs Langevin steps, null baselines."""
+    """Claim 8: DDLS on trained GANs (ring8, grid25; mnist with mnist_run=RUN): scores vs Langevin steps, null baselines."""
     options = dict(options or {})
     torch.set_num_threads(int(options.get("threads", 1)))
     datasets = options.get("data", "ring8,grid25").split(",")
+    if "mnist" in datasets:
+        return _mnist(out, quick, options)
     steps = int(options.get("steps", 2000))
     seeds = [int(s) for s in str(options.get("seeds", "0,1" if quick else "0,1,2")).split(",")]
     ks = [int(k) for k in str(options.get("langevin_steps", "0,10,30,100" if quick else "0,10,30,100,300")).split(",")]
@@ -156,4 +170,83 @@ def _summary(rows: list[dict]) -> str:
 
         lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {key[3]} | {fmt('hq_share', 3)} | {fmt('modes', 1)} | "
                      f"{fmt('w1', 4)} | {len(sel)} |")
+    return "\n".join(lines) + "\n"
+
+
+def _mnist(out: Path, quick: bool, options: dict) -> Path:
+    """DDLS on a trained GAN run on 28×28 images: genzoo's image metrics vs K (module docstring)."""
+    from genzoo import run
+    from genzoo.metrics.features import load_classifier
+    from genzoo.metrics.image import image_metrics
+    from genzoo.viz.images import save_image_grid
+
+    if options.get("data") != "mnist":
+        raise GenzooError(f"data={options.get('data')!r}: the mnist part runs alone (data=mnist)")
+    run_dir = options.get("mnist_run")
+    if not run_dir:
+        raise GenzooError("data=mnist needs mnist_run=RUN, a trained GAN run on MNIST "
+                          "(e.g. genzoo train dcgan --data mnist --set steps=2000)")
+    model, run_config = run.load(run_dir)
+    dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
+    if dataset.test_x is None or tuple(dataset.x.shape[1:]) not in ((1, 28, 28), (3, 28, 28)):
+        raise GenzooError(f"mnist_run={run_dir!r}: needs 28×28 images with a held-out test set, "
+                          f"got data {run_config['data']['name']!r} of shape {tuple(dataset.x.shape[1:])}")
+    n = int(options.get("mnist_n", 2000 if quick else 5000))
+    if not 2 <= 2 * n <= dataset.test_x.shape[0]:
+        raise GenzooError(f"mnist_n={n}: needs 2 ≤ 2·n ≤ {dataset.test_x.shape[0]} held-out images (reference and floor)")
+    seeds = [int(s) for s in str(options.get("seeds", "0" if quick else "0,1,2")).split(",")]
+    ks = sorted({int(k) for k in str(options.get("langevin_steps", "0,10,30,100")).split(",")} | {0})
+    step_size = float(options.get("step_size", 0.01))
+    net = load_classifier()
+    order = torch.randperm(dataset.test_x.shape[0], generator=torch.Generator().manual_seed(12345))
+    reference, floor = dataset.test_x[order[:n]], dataset.test_x[order[n : 2 * n]]
+
+    def scored(x: torch.Tensor) -> dict:
+        return image_metrics(reference, x.clamp(0, 1), net=net)
+
+    start = time.perf_counter()
+    rows = [{"data": "mnist", "sampler": "held-out test images", "seed": -1, "K": 0, **scored(floor)}]
+    ddls = DDLS.from_model(model, DDLSConfig(step_size=step_size), data=dataset.x, name=f"run {run_dir!r}")
+    null = DDLS(model.G, lambda x: x.new_zeros(x.shape[0]), model.prior, DDLSConfig(step_size=step_size))
+    for seed in seeds:
+        for sampler_name, sampler in (("ddls", ddls), ("prior-langevin", null)):
+            torch.manual_seed(1000 + seed)
+            z, done, chain_s = model.prior(n), 0, 0.0
+            for k in ks:
+                t0 = time.perf_counter()
+                z = sampler.run(z, steps=k - done)
+                done, chain_s = k, chain_s + time.perf_counter() - t0
+                if k == 0 and sampler_name != "ddls":
+                    continue  # K = 0 is plain G(z) for both
+                with torch.no_grad():
+                    x = model.G(z).float()
+                row = {"data": "mnist", "sampler": sampler_name if k else "plain G(z)", "seed": seed, "K": k,
+                       **scored(x), "chain_s": chain_s}
+                rows.append(row)
+                print(f"mnist seed {seed} {row['sampler']:<15} K={k:<4} FID {row['fid']:.2f} KID {row['kid']:.4f} "
+                      f"P {row['precision']:.3f} R {row['recall']:.3f}", flush=True)
+                if seed == seeds[0] and sampler_name == "ddls" and k in (0, ks[-1]):
+                    save_image_grid(x[:64].clamp(0, 1), out / f"ddls_mnist_K{k}.png")
+    elapsed = time.perf_counter() - start
+    write_results(out, "ddls_mnist", rows, run=str(run_dir), model=run_config["model"], seeds=seeds,
+                  langevin_steps=ks, step_size=step_size, noise="sqrt(2*step_size)", n_samples=n,
+                  calibration=list(ddls.calibration), seconds=elapsed,
+                  rule=f"genzoo image metrics (genzoo MNIST feature net) vs {n} held-out test images")
+    summary = _mnist_summary(rows)
+    (out / "ddls_mnist_summary.md").write_text(summary)
+    print(summary)
+    print(f"wall-clock {elapsed:.0f} s")
+    return out
+
+
+def _mnist_summary(rows: list[dict]) -> str:
+    """Mean ± std over sampler seeds, one line per (sampler, K)."""
+    names = ("fid", "kid", "precision", "recall", "density", "coverage", "classifier_score")
+    keys = list(dict.fromkeys((r["sampler"], r["K"]) for r in rows))
+    lines = ["| sampler | K | FID | KID | precision | recall | density | coverage | classifier score | seeds |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
+    for key in keys:
+        sel = [r for r in rows if (r["sampler"], r["K"]) == key]
+        cells = " | ".join(mean_std([float(r[m]) for r in sel], 4 if m == "kid" else 3) for m in names)
+        lines.append(f"| {key[0]} | {key[1]} | {cells} | {len(sel)} |")
     return "\n".join(lines) + "\n"
