@@ -743,7 +743,7 @@ def run_mnist(out: Path, quick: bool, zoo: list | None = None, budgets: dict | N
                 entry["status"] = "ok"
                 torch.save(fakes[:64].clone(), mdir / "scores" / f"{cell_id}.samples.pt")
             except Exception as e:  # noqa: BLE001 - one failed run must not lose the table
-                entry["status"] = "diverged" if failure_status({"kind": type(e).__name__, "error": str(e)}) == "diverged" else "failed"
+                entry["status"] = failure_status({"kind": type(e).__name__, "error": str(e)})
                 entry["error"] = f"{type(e).__name__}: {e}"[:300]
             _write_json(cache, entry)
             cells.append(entry)

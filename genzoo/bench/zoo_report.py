@@ -579,7 +579,8 @@ def write_mnist_report(out: Path, result: dict[str, Any], seconds: float) -> Pat
           f"Command: `genzoo bench zoo {'--quick ' if result['quick'] else ''}--set grids=mnist`. Data: "
           f"{d['name']} (n={d['n']} training images, binarisation seed {d['seed']}). Budget per run: "
           + ", ".join(f"{k}={v}" for k, v in b["train"].items()) + f"; seeds {b['seeds']}. Models: {models}. "
-          f"Wall-clock (this invocation, including cached runs' zero cost): {seconds / 60:.1f} min.", "",
+          f"Wall-clock of this invocation (training, scoring, nulls; runs cached from an earlier one cost nothing): "
+          f"{seconds / 60:.1f} min.", "",
           _md_table(h, r), ""] + [f"*{n}*" for n in notes] + [""]
     if figure is not None:
         md += [f"![samples side by side]({figure.name})", "", "*First 36 samples of the first seed of each model and of the "
