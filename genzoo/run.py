@@ -114,6 +114,10 @@ def versions() -> dict[str, str]:
     return {"genzoo": __version__, "torch": torch.__version__, "python": platform.python_version()}
 
 
+class RunLocked(GenzooError):
+    """Another process holds the run's lock."""
+
+
 class RunLock:
     """An exclusive lock on a run directory, held while a process trains it.
 
@@ -141,8 +145,8 @@ class RunLock:
             f.seek(0)
             holder = f.read().strip() or "?"
             f.close()
-            raise GenzooError(f"run {str(self.path.parent)!r} is being trained by another process (pid {holder}); "
-                              "wait for it to finish, then --resume") from None
+            raise RunLocked(f"run {str(self.path.parent)!r} is being trained by another process (pid {holder}); "
+                            "wait for it to finish, then --resume") from None
         f.seek(0)
         f.truncate()
         f.write(f"{os.getpid()}\n")
@@ -198,7 +202,12 @@ def _reserve(root: Path, name: str | None, stem: str) -> tuple[Path, RunLock]:
                 raise taken from None
         except OSError as e:
             raise GenzooError(f"cannot create run directory {str(run_dir)!r}: {e.strerror or e}") from None
-        lock = RunLock(run_dir).acquire()
+        try:
+            lock = RunLock(run_dir).acquire()
+        except RunLocked:  # another process took this directory between our mkdir (or check) and lock
+            if name is None:
+                continue
+            raise taken from None
         if (run_dir / CONFIG).exists():  # another process completed this one first
             lock.release()
             if name is None:
