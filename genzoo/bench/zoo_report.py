@@ -300,6 +300,8 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
     fig = _figure(5.0 * len(datas), 4.2)
     for i, data in enumerate(datas):
         ax = fig.add_subplot(1, len(datas), i + 1)
+        lik = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
+        floor = lik["data"]["ll"] - SCATTER_NATS if "data" in lik else -math.inf
         for label in labels:
             ok = [c for c in cells_of(result, label, data) if c.get("status") == "ok" and c.get("ll") is not None
                   and math.isfinite(c["ll"]) and c.get("w1") is not None]
@@ -308,15 +310,12 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
             kind = ok[0]["ll_kind"]
             w1 = _stats([c["w1"] for c in ok])
             ll = _stats([c["ll"] for c in ok])
-            lik0 = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
-            floor = lik0["data"]["ll"] - SCATTER_NATS if "data" in lik0 else -math.inf
             if ll["mean"] < floor:  # off the scale: drawn on the floor, its value written beside it
                 ax.scatter([w1["mean"]], [floor + 0.2], marker="v", color=colors[label], label=f"{label} ({kind}, off scale)")
                 ax.annotate(f"{fmt(ll['mean'])}", (w1["mean"], floor + 0.2), fontsize=6, xytext=(3, 3), textcoords="offset points")
                 continue
             ax.errorbar([w1["mean"]], [ll["mean"]], xerr=[[w1["std"] or 0]], yerr=[[min(ll["std"] or 0, ll["mean"] - floor)]],
                         marker=MARKERS.get(kind, "o"), color=colors[label], label=f"{label} ({kind})", capsize=2)
-        lik = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
         if "data" in lik:
             ax.set_ylim(lik["data"]["ll"] - SCATTER_NATS, lik["data"]["ll"] + 1.0)
         quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
@@ -548,10 +547,10 @@ def _mnist_figure(out: Path, result: dict[str, Any]) -> Path | None:
         c = next((c for c in result["cells"] if c["label"] == z["label"] and c.get("status") == "ok"), None)
         path = out / "scores" / f"{c['id']}.samples.pt" if c else None
         if path and path.is_file():
-            panels.append((f"{z['label']} (seed {c['seed']})", torch.load(path)))
+            panels.append((f"{z['label']} (seed {c['seed']})", torch.load(path, weights_only=True)))
     null = out / "scores" / "null_bernoulli.samples.pt"
     if null.is_file():
-        panels.append(("null: independent Bernoulli", torch.load(null)))
+        panels.append(("null: independent Bernoulli", torch.load(null, weights_only=True)))
     if not panels:
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(2.6 * len(panels), 2.9))
