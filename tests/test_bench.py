@@ -315,3 +315,35 @@ def test_report_tables_published_rows_figures_and_self_contained_html(smoke, cap
     seed0 = sorted(p for p in (smoke / "runs").iterdir() if p.name.startswith("GAN_minimax") and p.name.endswith("s0"))[0]
     assert (smoke / "figures" / "samples" / f"{seed0.name}.png").read_bytes() == \
         (seed0 / "samples" / "step_0000150.png").read_bytes()
+
+
+def test_spec_hash_covers_pinned_values_not_citations_or_prose():
+    spec = suite.load_spec(SPECS / "mode-collapse.toml")
+    base = suite.spec_hash(spec)
+    cited = {**spec, "published": spec["published"][:1], "notes": "rewritten"}
+    assert suite.spec_hash(cited) == base  # a citation or a sentence must not orphan finished cells
+    for key, value in (("train", {**spec["train"], "steps": 4999}), ("seeds", [0, 1]), ("version", 3),
+                       ("models", spec["models"][:-1]), ("protocol", {**spec["protocol"], "hq_threshold": 2.0})):
+        assert suite.spec_hash({**spec, key: value}) != base, key
+
+
+@pytest.mark.parametrize("bench", ["ebm_modes", "ali_features"])
+def test_derived_mode_suites_keep_the_mode_collapse_protocol(bench, tmp_path, monkeypatch):
+    """The energy and ALI rows of claim 3 are only comparable if their data, budget and rule are the GANs'."""
+    import importlib
+
+    written = {}
+    monkeypatch.setattr(suite, "run_suite", lambda spec, out, **kw: written.update(spec=Path(spec), kw=kw) or Path(out))
+    module = importlib.import_module(f"genzoo.bench.{bench}")
+    fn = module.ebm_modes_benchmark if bench == "ebm_modes" else module._mode_rows
+    if bench == "ebm_modes":
+        fn(tmp_path, False, 1, {})
+    else:
+        fn(tmp_path, {"modes_steps": "5000", "modes_seeds": "0,1,2"}, False, 1)
+    derived, base = suite.load_spec(written["spec"]), suite.load_spec(SPECS / "mode-collapse.toml")
+    for key in ("train", "data", "protocol", "seeds", "metrics"):
+        assert derived[key] == base[key], key
+    assert derived["notes"].split("\n\n")[0] == base["notes"].split("\n\n")[0]  # geometry and evaluation rule
+    assert {m["model"] for m in derived["models"]}.isdisjoint({"wgan", "fgan", "lsgan"})
+    assert written["kw"]["options"] == {"steps": "5000", "seeds": "0,1,2"}
+    suite.validate(derived, suite.cells(derived, False, {}))  # every model/value resolves before anything runs

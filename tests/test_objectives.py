@@ -251,3 +251,19 @@ def test_began_losses():
     loss = began_losses(lx, lfd, lfg, k=0.25)
     close(loss.discriminator, 0.3 - 0.25 * 0.35)  # L(x) − k_t L(G(z_D))
     close(loss.generator, 0.4)  # L(G(z_G))
+
+
+def test_fgan_temperature_scales_the_critic_output_before_the_activation():
+    """T = g_f(V/τ): the TV remedy of docs/objectives.md; τ = 1 is the paper's objective."""
+    from genzoo import config
+    from genzoo.models import MODELS, DataSpec
+
+    tv = DIVERGENCES.get("tv")
+    for tau in (1.0, 4.0):
+        sets = {"divergence": "tv", "temperature": tau, "hidden": 8}
+        model = MODELS.get("fgan")(config.build(MODELS.get("fgan").Config, sets), DataSpec("points", (2,)))
+        critic, gen = model.objective(D_REAL, D_FAKE)
+        close(critic, -(tv.activation(D_REAL / tau).mean() - tv.activation(D_FAKE / tau).mean()), rtol=1e-6, atol=1e-6)
+        close(gen, -tv.activation(D_FAKE / tau).mean(), rtol=1e-6, atol=1e-6)
+    with pytest.raises(ValueError, match="temperature"):
+        config.build(MODELS.get("fgan").Config, {"temperature": 0})

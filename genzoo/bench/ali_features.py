@@ -27,7 +27,6 @@ them with ``genzoo report OUT/modes``) and the training runs.
 
 from __future__ import annotations
 
-import re
 import shutil
 import time
 from pathlib import Path
@@ -36,7 +35,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genzoo.bench import SPECS, benchmark, mean_std, resolve_options, write_results
+from genzoo.bench import benchmark, mean_std, resolve_options, write_results
 
 #: option → (full value, --quick value).
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -124,18 +123,13 @@ def _mnist_rows(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
 
 
 def _mode_rows(out: Path, opts: dict[str, str], quick: bool, jobs: int) -> Path:
-    from genzoo.bench.suite import run_suite
+    from genzoo.bench.suite import run_derived_suite
 
-    text = (SPECS / "mode-collapse.toml").read_text()
-    head = text[: text.index("[[models]]")]
-    head = re.sub(r'(?m)^name = ".*"$', 'name = "ali-modes"', head, count=1)
-    head = re.sub(r'(?m)^description = ".*"$',
-                  'description = "ALI and BiGAN (and the non-saturating GAN) under the mode-collapse protocol: modes, '
-                  'high-quality share, exact W1"', head, count=1)
-    spec = out / "ali-modes.toml"
-    spec.write_text(head + MODE_MODELS + "\n[quick]\nsteps = 1000\nseeds = [0]\n")
-    return run_suite(spec, out / "modes", quick=quick, jobs=jobs,
-                     options={"steps": opts["modes_steps"], "seeds": opts["modes_seeds"]})
+    return run_derived_suite(
+        "mode-collapse.toml", "ali-modes",
+        "ALI and BiGAN (and the non-saturating GAN) under the mode-collapse protocol: modes, high-quality share, exact W1",
+        MODE_MODELS, out / "modes", quick=quick, jobs=jobs,
+        options={"steps": opts["modes_steps"], "seeds": opts["modes_seeds"]})
 
 
 def _summary(rows: list[dict[str, Any]]) -> str:

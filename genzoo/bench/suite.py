@@ -36,10 +36,10 @@ A spec is a TOML file that pins the whole protocol, so a table can be re-run and
     my_metric = "lower"
 
 Identity. The spec's parsed content is hashed (SHA-256 of its canonical JSON, so comments and
-layout do not count); the hash, the version, ``--quick`` and any ``--set`` overrides form the
-suite's identity, written to ``OUT/suite.json`` and into every cell result. An output directory
-made with another identity is refused (:class:`GenzooError`): results of different protocols are
-never mixed in one table.
+layout do not count, nor the ``published`` rows and ``notes``, which change no cell); the hash,
+the version, ``--quick`` and any ``--set`` overrides form the suite's identity, written to
+``OUT/suite.json`` and into every cell result. An output directory made with another identity is
+refused (:class:`GenzooError`): results of different protocols are never mixed in one table.
 
 Resumption. Each cell trains into ``OUT/runs/<cell>`` and writes ``OUT/cells/<cell>.json``
 (atomically) when done, so an interrupted suite resumes where it stopped: finished cells are
@@ -182,9 +182,15 @@ def data_label(d: dict[str, Any]) -> str:
     return str(d.get("label", d["name"]))
 
 
+#: Spec keys that do not change what a cell computes: papers' numbers shown beside ours and prose.
+#: Adding a citation or a sentence must not orphan finished cells.
+UNHASHED = ("published", "notes")
+
+
 def spec_hash(spec: dict[str, Any]) -> str:
-    """SHA-256 of the spec's canonical JSON: any pinned value changes it, comments and layout do not."""
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    """SHA-256 of the spec's canonical JSON less :data:`UNHASHED`: any pinned value changes it, comments do not."""
+    pinned = {k: v for k, v in spec.items() if k not in UNHASHED}
+    text = json.dumps(pinned, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -495,6 +501,40 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
         raise GenzooError(f"{len(failures)} of {n} cell(s) failed (finished cells are kept; rerun to retry; "
                           f"details in {out_dir / 'cells'}/*.failed.json); first: {failures[0]}")
     return out_dir
+
+
+def run_derived_suite(base: str, name: str, description: str, models_toml: str, out_dir: Path, *,
+                      notes: str | None = None, quick_values: dict[str, Any] | None = None,
+                      quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
+    """Run ``models_toml`` under the protocol, budget and data of the shipped spec ``base``.
+
+    Everything before ``base``'s first ``[[models]]`` table is kept verbatim (so its pinned protocol,
+    train values, data and notes, and hence its null baselines, are the same), its name and
+    description are replaced, and its models and published rows are replaced by ``models_toml``
+    (``[[models]]`` tables, and ``[[published]]`` ones where papers report these models), its
+    ``[quick]`` table by ``quick_values`` (default: 1 000 steps, seed 0).
+    ``notes``, when given, replaces everything after the first paragraph of ``base``'s notes (which
+    states the geometry and the evaluation rule). The derived spec is written to
+    ``out_dir.parent / (name + '.toml')`` and run into ``out_dir``.
+    """
+    from genzoo.bench import SPECS
+
+    text = (SPECS / base).read_text()
+    head = text[: text.index("[[models]]")]
+    head = re.sub(r'(?m)^name = ".*"$', lambda _: f"name = {json.dumps(name)}", head, count=1)
+    head = re.sub(r'(?m)^description = ".*"$', lambda _: f"description = {json.dumps(description)}", head, count=1)
+    if notes is not None:
+        start = head.index('notes = """') + len('notes = """')
+        end = head.index('"""', start)
+        first = head[start:end].strip("\n").split("\n\n")[0]
+        head = head[:start] + "\n" + first + "\n\n" + notes.strip("\n") + "\n" + head[end:]
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    spec = out_dir.parent / f"{name}.toml"
+    quick_values = {"steps": 1000, "seeds": [0]} if quick_values is None else quick_values
+    quick_toml = "".join(f"{k} = {json.dumps(v)}\n" for k, v in quick_values.items())
+    spec.write_text(head + models_toml + "\n[quick]\n" + quick_toml)
+    return run_suite(spec, out_dir, quick=quick, jobs=jobs, options=options)
 
 
 def _append_timing(out_dir: Path, seconds: float, cells_run: int, jobs: int) -> None:

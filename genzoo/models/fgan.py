@@ -22,6 +22,11 @@ experiments) maximises E_{Q_θ}[g_f(V_ω(x))] — the −log D trick of the GAN 
 with the same fixed point P = Q_θ; ``"saddle"`` minimises F itself. Only the saddle loss keeps
 the divergence minimiser as the fixed point when Q_θ cannot reach P (the 1-D experiment).
 The paper trains with Adam; networks here are the shared MLP/DCGAN ones.
+
+Output temperature (``temperature`` τ, genzoo's, default 1 = the paper): T_ω = g_f(V_ω/τ). It
+changes no fixed point (V_ω can absorb any scale) but slows the critic's approach to the
+saturated part of a bounded activation — tried as the remedy for TV's ½ tanh, whose optimal
+critic is a step function (docs/objectives.md).
 """
 
 from __future__ import annotations
@@ -43,12 +48,14 @@ class FGANConfig(TwoPlayerConfig):
     divergence: Literal["kl", "reverse-kl", "pearson", "hellinger", "js", "gan", "tv"] = "gan"
     algorithm: Literal["single-step", "alternating"] = "single-step"  # the paper's Algorithm 1
     generator_loss: Literal["alternative", "saddle"] = "alternative"  # the paper's §3.2 choice
+    temperature: float = 1.0  # τ in T = g_f(V/τ); 1 is the paper
 
     def __post_init__(self) -> None:
         super().__post_init__()
         DIVERGENCES.get(self.divergence)
         check(self.algorithm in ("single-step", "alternating"), "algorithm", self.algorithm,
               "must be single-step or alternating")
+        check(self.temperature > 0, "temperature", self.temperature, "must be > 0")
         check(self.generator_loss in ("alternative", "saddle"), "generator_loss", self.generator_loss,
               "must be alternative or saddle")
         check(self.algorithm == "alternating" or self.d_steps == 1, "d_steps", self.d_steps,
@@ -62,10 +69,10 @@ class FGAN(AdversarialModel):
     Config = FGANConfig
 
     def make_objective(self) -> Objective:
-        div, gen = DIVERGENCES.get(self.config.divergence), self.config.generator_loss
+        div, gen, tau = DIVERGENCES.get(self.config.divergence), self.config.generator_loss, self.config.temperature
 
         def loss(v_real: Tensor | None, v_fake: Tensor) -> AdversarialLoss:
-            return AdversarialLoss(*fgan_loss(div, v_real, v_fake, generator=gen))
+            return AdversarialLoss(*fgan_loss(div, None if v_real is None else v_real / tau, v_fake / tau, generator=gen))
 
         self.divergence = div
         return Objective(f"fgan-{div.name} ({gen})", loss, f"f-GAN, {div.title}")
@@ -79,5 +86,6 @@ class FGAN(AdversarialModel):
         v_real, v_fake = self.d(x), self.d(self.G(self.prior(x.shape[0])))
         loss_d, loss_g = self.objective(v_real, v_fake)  # −F (critic), generator loss
         self.simultaneous_step(loss_d, loss_g)  # ω ← ω + η∇_ω F,  θ ← θ − η∇_θ(loss_g)
-        bound = variational_bound(self.divergence, v_real.detach(), v_fake.detach())
+        tau = self.config.temperature
+        bound = variational_bound(self.divergence, v_real.detach() / tau, v_fake.detach() / tau)
         return {"loss_d": loss_d.detach(), "loss_g": loss_g.detach(), "bound": bound}
