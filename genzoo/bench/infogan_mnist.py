@@ -11,6 +11,13 @@ Protocol (pinned here; every value can be changed with ``--set KEY=VALUE``):
 3. Accuracy = max over one-to-one maps π: codes → digits of (1/N) Σ 1[π(ĉ(x_n)) = y_n], found by
    the Hungarian algorithm on the 10 × 10 count matrix (``scipy.optimize.linear_sum_assignment``).
    Chance is ≈ 0.11 for a random map; the paper reports 5 % error (0.95) after full training.
+4. Two diagnostics of where accuracy is lost. (a) Q on G's own samples: the share of 5 000
+   generated images whose generating code Q recovers (no map: the code is known). (b) Q's
+   batch-norm statistics come from D's real and generated batches and, for Q's own layer, from
+   generated images only: the test accuracy again after every batch-norm running statistic is
+   re-estimated on 10 000 real training digits (a copy of the model). If (a) is high and (b) equals
+   the accuracy of step 3, the code is learnt and read back, and what is missing is the alignment
+   of G's categories with the digit classes — not Q's statistics.
 
 Outputs in OUT: ``infogan_mnist.json`` (protocol, accuracy, confusion matrix, code→digit map,
 wall-clock), ``infogan_mnist.csv`` (one row: the table), ``codes_c1.png`` / ``codes_c2.png``
@@ -34,6 +41,7 @@ from scipy.optimize import linear_sum_assignment
 
 from genzoo.bench import benchmark, write_results
 from genzoo.errors import GenzooError
+from genzoo.nn.context import evaluating
 
 #: option → (full value, --quick value); the remaining options are InfoGAN config keys.
 DEFAULTS: dict[str, tuple[str, str]] = {
@@ -115,6 +123,34 @@ def code_sweeps(model: Any, order: list[int], steps: int = 10, seed: int = 0) ->
     return sweeps
 
 
+@torch.no_grad()
+def own_sample_accuracy(model: Any, n: int = 5000, seed: int = 0) -> float:
+    """Share of G's samples whose categorical code Q recovers (eval mode, the generating code known)."""
+    torch.manual_seed(seed)
+    codes = model.sample_codes(n)
+    with evaluating(model):
+        x = model.generate(model.prior(n), codes)
+    return float((model.infer(x)[0] == codes.cat).float().mean())
+
+
+@torch.no_grad()
+def real_statistics_accuracy(model: Any, train_x: torch.Tensor, test_x: torch.Tensor, test_y: np.ndarray,
+                             n: int = 10000) -> float:
+    """Test accuracy of Q after re-estimating every batch-norm running statistic on ``n`` real digits."""
+    import copy
+
+    m = copy.deepcopy(model)
+    for module in m.modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+            module.reset_running_stats()
+            module.momentum = None  # a cumulative average over the real batches
+    m.train()
+    for chunk in train_x[:n].split(500):
+        m.Q(m.trunk(chunk.to(m.device)))
+    pred = torch.cat([m.infer(chunk.to(m.device))[0].cpu() for chunk in test_x.split(1000)]).numpy()
+    return best_map_accuracy(pred, test_y)[0]
+
+
 @benchmark("infogan-mnist")
 def infogan_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
     """Experiment 4: InfoGAN on MNIST, accuracy of the categorical code vs the digit (best 1-to-1 map)."""
@@ -155,6 +191,8 @@ def infogan_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict |
         "seed": run_config["train"].seed,
         "test_accuracy": round(accuracy, 4),
         "constant_code_accuracy": round(float(np.bincount(dataset.test_y.numpy()).max() / len(dataset.test_y)), 4),
+        "own_samples_code_accuracy": round(own_sample_accuracy(model, seed=int(opts["seed"])), 4),
+        "test_accuracy_bn_real": round(real_statistics_accuracy(model, dataset.x, dataset.test_x, dataset.test_y.numpy()), 4),
         "mi_cat_final": round(mi[-1][1], 4) if mi else float("nan"),
         "entropy_cat": round(math.log(cfg.n_cat), 4),
         "train_seconds": round(train_seconds, 1),
