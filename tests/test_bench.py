@@ -347,3 +347,21 @@ def test_derived_mode_suites_keep_the_mode_collapse_protocol(bench, tmp_path, mo
     assert {m["model"] for m in derived["models"]}.isdisjoint({"wgan", "fgan", "lsgan"})
     assert written["kw"]["options"] == {"steps": "5000", "seeds": "0,1,2"}
     suite.validate(derived, suite.cells(derived, False, {}))  # every model/value resolves before anything runs
+
+
+def test_stacked_bridges_keep_the_stacked_mnist_protocol_and_cite_veegan(tmp_path, monkeypatch):
+    from genzoo.bench.stacked_bridges import stacked_bridges_benchmark
+
+    written = {}
+    monkeypatch.setattr(suite, "run_suite", lambda spec, out, **kw: written.update(spec=Path(spec), kw=kw) or Path(out))
+    stacked_bridges_benchmark(tmp_path, False, 1, {"models": "ALI,BiGAN", "steps": "1000"})
+    derived, base = suite.load_spec(written["spec"]), suite.load_spec(SPECS / "stacked-mnist.toml")
+    for key in ("train", "data", "protocol", "evaluate", "metrics"):
+        assert derived[key] == base[key], key
+    assert [m["label"] for m in derived["models"]] == ["ALI", "BiGAN"]
+    assert {(p["label"], p["metric"], p["value"]) for p in derived["published"]} == {
+        ("ALI", "stacked_modes", 16), ("ALI", "stacked_kl", 5.4)}  # VEEGAN, Table 2
+    assert written["kw"]["options"] == {"steps": "1000", "seeds": "0,1,2"}
+    suite.validate(derived, suite.cells(derived, False, {}))
+    with pytest.raises(GenzooError, match="models='ALI,VAE'"):
+        stacked_bridges_benchmark(tmp_path, False, 1, {"models": "ALI,VAE"})
