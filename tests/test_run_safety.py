@@ -218,7 +218,8 @@ def test_resume_with_nothing_to_do_says_so(run_dir, capsys):
 def test_run_stopped_before_its_first_checkpoint_can_be_resumed(run_dir, capsys):
     (run_dir / "checkpoint.safetensors").unlink()
     (run_dir / "metrics.jsonl").write_text('{"step": 10, "loss_d": 1.0}\n')
-    assert cli(capsys, "train", "--resume", run_dir)[0] == 0
+    code, _, err = cli(capsys, "train", "--resume", run_dir)
+    assert code == 0 and "no checkpoint yet" in err and "step 0" in err  # said, not silent
     assert load_checkpoint(run_dir / "checkpoint.safetensors")["step"] == 20
     steps = [json.loads(l)["step"] for l in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert steps == [10, 20]

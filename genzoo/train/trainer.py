@@ -225,6 +225,9 @@ class Trainer:
             except (KeyError, TypeError, ValueError, RuntimeError, IndexError, AttributeError) as e:
                 detail = " ".join(str(e).split())[:300]
                 raise GenzooError(f"checkpoint {str(path)!r} does not fit this run ({type(e).__name__}: {detail})") from None
+        elif self.is_main:
+            print(f"genzoo: note: {str(self.run_dir)!r} has no checkpoint yet; training starts again from step 0",
+                  file=sys.stderr)
         records, bad = read_metrics(self.run_dir / METRICS)
         kept = [r for r in records if int(r["step"]) <= self.step]  # later lines will be written again
         if bad or len(kept) != len(records):
