@@ -83,11 +83,13 @@ def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractC
 def resolve_device(name: str) -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    from genzoo.errors import GenzooError
+
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        from genzoo.errors import GenzooError
-
         raise GenzooError(f"invalid value device={name!r}: CUDA is not available on this machine")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise GenzooError(f"invalid value device={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return device
 
 
