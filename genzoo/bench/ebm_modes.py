@@ -27,12 +27,7 @@ docstrings of :mod:`genzoo.models.ebm`, :mod:`genzoo.models.ddgm`, :mod:`genzoo.
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from genzoo.bench import benchmark, resolve_options
-
-#: option → (full value, --quick value).
-DEFAULTS: dict[str, tuple[str, str]] = {"steps": ("5000", "1000"), "seeds": ("0,1,2", "0")}
+from genzoo.bench.suite import derived_benchmark
 
 ENERGY_MODELS = """
 [[models]]
@@ -66,14 +61,7 @@ rows of claim 3 are in the mode-collapse report; the nulls below are scored by t
 """
 
 
-@benchmark("ebm-modes")
-def ebm_modes_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
-    """Claim 3 for EBM, DDGM and MEG: modes, high-quality share and W1 under the mode-collapse protocol."""
-    from genzoo.bench.suite import run_derived_suite
-
-    opts = resolve_options("ebm-modes", options, DEFAULTS, quick)
-    return run_derived_suite(
-        "mode-collapse.toml", "ebm-modes",
-        "EBM, DDGM and MEG under the mode-collapse protocol: modes, high-quality share, exact W1",
-        ENERGY_MODELS, out / "modes", notes=NOTES, quick=quick, jobs=jobs,
-        options={"steps": opts["steps"], "seeds": opts["seeds"]})
+ebm_modes_benchmark = derived_benchmark(
+    "ebm-modes", "mode-collapse.toml",
+    "EBM, DDGM and MEG under the mode-collapse protocol: modes, high-quality share, exact W1",
+    ENERGY_MODELS, NOTES)

@@ -15,11 +15,7 @@ the suite's own ``f-GAN TV`` row. ``genzoo bench mode-collapse-remedies``; ``--s
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from genzoo.bench import benchmark, resolve_options
-
-DEFAULTS: dict[str, tuple[str, str]] = {"steps": ("5000", "1000"), "seeds": ("0,1,2", "0")}
+from genzoo.bench.suite import derived_benchmark
 
 MODELS = "".join(f"""
 [[models]]
@@ -35,14 +31,7 @@ temperature τ before the paper's activation ½ tanh: T = ½ tanh(V/τ). τ = 1 
 """
 
 
-@benchmark("mode-collapse-remedies")
-def remedies_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
-    """f-GAN TV with a softened output activation, under the mode-collapse protocol (claim 3)."""
-    from genzoo.bench.suite import run_derived_suite
-
-    opts = resolve_options("mode-collapse-remedies", options, DEFAULTS, quick)
-    return run_derived_suite(
-        "mode-collapse.toml", "mode-collapse-remedies",
-        "f-GAN total variation with an output temperature, under the mode-collapse protocol",
-        MODELS, out / "modes", notes=NOTES, quick=quick, jobs=jobs,
-        options={"steps": opts["steps"], "seeds": opts["seeds"]})
+remedies_benchmark = derived_benchmark(
+    "mode-collapse-remedies", "mode-collapse.toml",
+    "f-GAN total variation with an output temperature, under the mode-collapse protocol",
+    MODELS, NOTES)

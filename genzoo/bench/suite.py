@@ -537,6 +537,26 @@ def run_derived_suite(base: str, name: str, description: str, models_toml: str, 
     return run_suite(spec, out_dir, quick=quick, jobs=jobs, options=options)
 
 
+def derived_benchmark(name: str, base: str, description: str, models_toml: str, notes: str, *,
+                      out_subdir: str = "modes", steps: tuple[str, str] = ("5000", "1000")) -> Any:
+    """Register benchmark ``name``: :func:`run_derived_suite` of ``models_toml`` under ``base``.
+
+    ``--set steps=…`` and ``--set seeds=…`` change the budget (defaults: ``steps`` (full, --quick)
+    and seeds 0, 1, 2 / 0); results go to ``OUT/<out_subdir>``. Returns the registered function.
+    """
+    from genzoo.bench import benchmark, resolve_options
+
+    defaults = {"steps": steps, "seeds": ("0,1,2", "0")}
+
+    def run(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
+        opts = resolve_options(name, options, defaults, quick)
+        return run_derived_suite(base, name, description, models_toml, Path(out) / out_subdir, notes=notes,
+                                 quick=quick, jobs=jobs, options={"steps": opts["steps"], "seeds": opts["seeds"]})
+
+    run.__doc__ = description
+    return benchmark(name)(run)
+
+
 def _append_timing(out_dir: Path, seconds: float, cells_run: int, jobs: int) -> None:
     path = out_dir / "timing.json"
     runs = json.loads(path.read_text())["invocations"] if path.is_file() else []
