@@ -184,6 +184,33 @@ def test_m2_unlabelled_bound_sums_over_classes():
     assert torch.allclose(u, (q * per_class).sum(-1) - (q * q.log()).sum(-1), atol=1e-5)
 
 
+@pytest.mark.parametrize("share", [None, 100 / 50000])
+def test_m2_optimises_the_papers_per_example_objective(share):
+    """J^α/N = (N_l/N)·mean_l L + (N_u/N)·mean_u U + (α/N)·mean_l CE (Kingma et al. 2014, eq. 9 over N).
+
+    A batch over-sampling its labels (2 of 6 here) must not give the labelled bound the batch's 1/3
+    when the training set's share is N_l/N = 0.002; unset, the batch's own share is used."""
+    torch.manual_seed(0)
+    model = make("m2", DataSpec("images", (1, 8, 8), 3), hidden=8, latent_dim=2, alpha=0.1, labelled_share=share)
+    x = (torch.rand(6, 1, 8, 8) > 0.5).float()
+    y = torch.tensor([0, 2, -1, -1, -1, -1])
+    with torch.no_grad():  # the same random draws, in the same order, as step() makes them
+        torch.manual_seed(1)
+        logits = model.classifier(x)
+        bound_l = -model.bound_xy(x[:2], torch.nn.functional.one_hot(y[:2], 3).float())
+        bound_u = -model.unlabelled_bound(x, logits)[2:]
+        ce = torch.nn.functional.cross_entropy(logits[:2], y[:2])
+    w = 2 / 6 if share is None else share
+    want = w * bound_l.mean() + (1 - w) * bound_u.mean() + 0.1 * ce
+    torch.manual_seed(1)
+    got = model.step((x, y))["loss"]
+    assert float(got) == pytest.approx(float(want), rel=1e-5)
+    if share is None:  # unset: the plain batch sum over the batch size, as for uniformly drawn batches
+        assert float(got) == pytest.approx(float((bound_l.sum() + bound_u.sum()) / 6 + 0.1 * ce), rel=1e-5)
+    else:  # the labelled bound's weight is N_l/N, not the batch's 1/3
+        assert abs(float(got) - float(want.new_tensor(2 / 6) * bound_l.mean() + (4 / 6) * bound_u.mean() + 0.1 * ce)) > 1e-3
+
+
 def test_jointvae_capacities_grow_linearly_and_cap_at_log_k(binary_digits):
     torch.manual_seed(0)
     model = make("jointvae", DataSpec("images", (1, 8, 8)), arch="mlp", hidden=16, latent_dim=2, categories=4,

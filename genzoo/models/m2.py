@@ -11,8 +11,16 @@ and the objective with the classification term (eq. 9)
 
     J^α = Σ_{(x,y) ~ p̃_l} L(x, y) + Σ_{x ~ p̃_u} U(x) + α · E_{p̃_l(x,y)}[−log q_φ(y|x)],
 
-the paper taking α = 0.1·N. Here J is averaged over the batch (nats per example), so the
-classification weight per example is ``alpha`` = 0.1 (= 0.1·N / N).
+the paper taking α = 0.1·N. Here J^α is divided by N (nats per training example):
+
+    J^α / N = (N_l/N) · E_l[L(x, y)] + (N_u/N) · E_u[U(x)] + (α/N) · E_l[−log q_φ(y|x)],
+
+each expectation a mean over the batch's labelled or unlabelled part, so the classification weight
+per example is ``alpha`` = α/N = 0.1. The labelled share N_l/N is ``labelled_share``; left unset it
+is the batch's own share, right when batches are drawn uniformly from the training set (then the
+two bound terms are simply the batch sum over N). A benchmark that over-samples its few labels in
+every batch (100 of 50 000 labelled, half of each batch) must state N_l/N, or the labelled bound
+would weigh hundreds of times more than in the paper's objective.
 
 Labels: the model trains on (x, y) batches; y < 0 marks an unlabelled example. With
 ``labelled_fraction`` f < 1, an example keeps its label only if a fixed hash of its pixels falls
@@ -54,6 +62,7 @@ class M2Config(VAEConfig):
     arch: str = "mlp"  # type: ignore[assignment]
     alpha: float = 0.1  # classification weight per example (the paper's α = 0.1·N for a summed J)
     labelled_fraction: float = 1.0  # share of examples whose labels are used
+    labelled_share: float | None = None  # N_l/N in J^α/N; None: each batch's own labelled share
     m1_run: str | None = None  # a trained vae run: train M2 on its latent codes (M1+M2)
 
     def __post_init__(self) -> None:
@@ -61,6 +70,8 @@ class M2Config(VAEConfig):
         check(self.arch in ("auto", "mlp", "conv"), "arch", self.arch, "valid: auto, mlp, conv")
         check(self.alpha >= 0, "alpha", self.alpha, "must be ≥ 0")
         check(0 <= self.labelled_fraction <= 1, "labelled_fraction", self.labelled_fraction, "must be in [0, 1]")
+        check(self.labelled_share is None or 0 <= self.labelled_share <= 1, "labelled_share", self.labelled_share,
+              "must be in [0, 1] (N_l/N, the training set's share of labelled examples)")
         check(self.target_rate is None, "target_rate", self.target_rate, "does not apply to M2")
 
 
@@ -158,21 +169,20 @@ class M2(Model):
         h = self.features(x)
         self.obs.check_range(h)
         logits = self.classifier(h)
-        n = x.shape[0]
-        total = x.new_zeros(())
         zero = x.new_zeros(())
-        class_loss, accuracy = zero, zero
+        bound_l, bound_u, class_loss, accuracy = zero, zero, zero, zero  # batch means of L, U, −log q(y|x)
         if labelled.any():
             yl = y[labelled].long()
             if (yl >= self.k).any():
                 raise GenzooError(f"label {int(yl.max())} out of range for {self.k} classes")
-            total = total - self.bound_xy(h[labelled], F.one_hot(yl, self.k).to(h.dtype)).sum()
+            bound_l = -self.bound_xy(h[labelled], F.one_hot(yl, self.k).to(h.dtype)).mean()
             class_loss = F.cross_entropy(logits[labelled], yl)
             accuracy = (logits[labelled].argmax(-1) == yl).float().mean()
         unl_bound = self.unlabelled_bound(h, logits)  # −U(x) for every example: the reported elbo
         if (~labelled).any():
-            total = total - unl_bound[~labelled].sum()
-        loss = total / n + self.config.alpha * class_loss
+            bound_u = -unl_bound[~labelled].mean()
+        share = labelled.float().mean() if self.config.labelled_share is None else self.config.labelled_share
+        loss = share * bound_l + (1 - share) * bound_u + self.config.alpha * class_loss  # J^α / N
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
