@@ -292,6 +292,7 @@ def _prepare(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Pat
         torch.set_num_threads(auto_threads(model))
     device = resolve_device(train_config.device)
     model.to(device)
+    model.check_resources(train_config.batch_size)
     x = dataset.x.to(device)
     y = dataset.y.to(device) if (model.uses_labels and dataset.y is not None) else None
     stream = BatchStream(x, y, train_config.batch_size, seed=train_config.seed + 1,
@@ -462,17 +463,35 @@ def export_weights(run_dir: str | Path, out: str | Path | None = None) -> Path:
     the run's resolved config as JSON under ``"genzoo.config"``. No optimiser, RNG or structure
     entries: ``safetensors.torch.load_file(path)`` gives a flat ``{name: tensor}`` dict.
     """
+    from safetensors import SafetensorError
     from safetensors.torch import save_file
 
     run_dir = Path(run_dir)
     model, run_config = load(run_dir)
     out = Path(out) if out else run_dir / "weights.safetensors"
+    check_writable_file(out, "--out")
     tensors = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
     try:
         save_file(tensors, str(out), metadata={"genzoo.config": json.dumps(serialise(run_config)), "format": "pt"})
-    except OSError as e:
-        raise GenzooError(f"cannot write {str(out)!r}: {e.strerror or e}") from None
+    except (OSError, SafetensorError) as e:  # safetensors reports I/O failures (disk full, …) as its own error
+        detail = e.strerror if isinstance(e, OSError) and e.strerror else " ".join(str(e).split())
+        raise GenzooError(f"cannot write {str(out)!r}: {detail}") from None
     return out
+
+
+def check_writable_file(path: Path, flag: str) -> None:
+    """Refuse an output path that cannot be written: a directory, a missing or read-only parent.
+
+    Checked before the work that produces the file, so the user learns in one line instead of
+    from a library's traceback (safetensors names only its temporary file).
+    """
+    parent = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise GenzooError(f"invalid {flag} {str(path)!r}: it is a directory; name a file, e.g. {str(path / 'weights.safetensors')!r}")
+    if not parent.is_dir():
+        raise GenzooError(f"invalid {flag} {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        raise GenzooError(f"invalid {flag} {str(path)!r}: no permission to write there")
 
 
 #: Metrics shown first in a run's summary, with their labels; others follow by name.

@@ -100,6 +100,30 @@ def test_bad_user_data_files(tmp_path, capsys):
     assert not (tmp_path / "runs").exists()  # nothing written for bad input
 
 
+@pytest.mark.parametrize("model,shape", [("vae", (40, 1, 30, 30)), ("vqvae", (40, 3, 28, 28)), ("ali", (40, 3, 28, 28))])
+def test_small_user_image_sets_train(tmp_path, capsys, model, shape):
+    # 40 images hold out 4: fewer than a row of 8 for the reconstruction picture (a reshape crash once)
+    x = np.random.default_rng(0).random(shape, dtype=np.float32)
+    code, out, err = run_cli(capsys, "train", model, "--data", write(tmp_path / "small.npy", x), "--runs",
+                             str(tmp_path / "runs"), "--name", "r", "--set", "steps=2", "--set", "batch_size=16",
+                             "--set", "sample_every=0", "--set", "n_eval=50", "--set", "width=8")
+    assert code == 0, err
+    assert (tmp_path / "runs" / "r" / "samples" / "recon_step_0000002.png").exists()
+
+
+@pytest.mark.parametrize("n", [1, 4, 8, 13, 40])
+def test_reconstruction_picture_of_any_number_of_images(tmp_path, n):
+    from PIL import Image
+
+    from genzoo.viz.autoencoder import save_reconstructions
+
+    class Identity:
+        encode = decode = staticmethod(lambda t: t)
+
+    path = save_reconstructions(Identity(), torch.rand(n, 1, 30, 30), tmp_path / "r.png")
+    assert Image.open(path).size[0] > 0
+
+
 def test_user_points_file_trains(tmp_path, capsys):
     pts = np.random.default_rng(0).normal(size=(600, 2)).astype(np.float32)
     code, out, err = run_cli(capsys, "train", "gan", "--data", write(tmp_path / "pts.npy", pts),

@@ -71,6 +71,60 @@ def test_failed_validation_leaves_nothing_behind(tmp_path, capsys, sets, needle)
     assert not (tmp_path / "deep").exists()
 
 
+@pytest.mark.parametrize("model,data,sets,needle", [
+    # one step would decode k·batch = 6.4·10^10 draws at once: refused by the memory estimate
+    ("iwae", "ring8", ["k=1000000000"], "iwae k=1000000000 at batch_size=64 needs at least"),
+    # 2^30 hidden states per evaluation: memory streams, but the time does not fit (once: killed, out of memory)
+    ("rbm", "binary_digits", ["n_hidden=30", "max_enumeration_bits=30", "device=cpu"], "exact enumeration of 2^30 states"),
+])
+def test_unaffordable_configuration_is_refused_before_creation(tmp_path, capsys, monkeypatch, model, data, sets, needle):
+    import genzoo.sampling.enumerate as enumerate_module
+
+    # 60 s: far below any machine's 2^30-state time, so a fast many-core CPU refuses it too
+    monkeypatch.setattr(enumerate_module, "ENUMERATION_SECONDS_LIMIT", 60.0)
+    root = tmp_path / "deep" / "runs"
+    code, _, err = cli(capsys, "train", model, "--data", data, "--runs", root, "--name", "x",
+                       *sum((["--set", s] for s in sets), []))
+    one_line_error(code, err, needle)
+    assert not (tmp_path / "deep").exists()
+
+
+def test_affordable_enumeration_is_not_refused():
+    from genzoo.models import MODELS, DataSpec
+
+    rbm = MODELS.get("rbm")(MODELS.get("rbm").Config(n_hidden=16, max_enumeration_bits=16),
+                            DataSpec("images", (1, 8, 8)))
+    rbm.check_resources(64)  # 2^16 states: well under a second
+
+
+def test_streamed_exact_samples_match_the_whole_table(monkeypatch):
+    # beyond EXACT_SAMPLES_IN_MEMORY states exact_samples streams (chunk by mass, then state in chunk)
+    import genzoo.sampling.ais as ais
+    from genzoo.models import MODELS, DataSpec
+
+    torch.manual_seed(0)
+    rbm = MODELS.get("rbm")(MODELS.get("rbm").Config(n_hidden=14, init_std=0.5), DataSpec("points", (6,)))
+    path = rbm.annealing_path()
+    torch.manual_seed(1)
+    whole = path.exact_samples(20000)
+    monkeypatch.setattr(ais, "EXACT_SAMPLES_IN_MEMORY", 2**12)
+    torch.manual_seed(2)
+    streamed = path.exact_samples(20000)
+    se = (whole.var(0) / 20000 + streamed.var(0) / 20000).sqrt()
+    assert ((whole.mean(0) - streamed.mean(0)).abs() < 4 * se + 1e-3).all()
+
+
+@pytest.mark.parametrize("out,needle", [
+    ("/nonexistent/dir/w.safetensors", "directory '/nonexistent/dir' does not exist"),
+    ("{tmp}", "it is a directory"),
+])
+def test_export_to_an_unwritable_path_is_one_line(run_dir, tmp_path, capsys, out, needle):
+    before = snapshot(run_dir)
+    code, _, err = cli(capsys, "export", run_dir, "--out", out.format(tmp=tmp_path))
+    one_line_error(code, err, needle)
+    assert snapshot(run_dir) == before
+
+
 # ---- names: atomic reservation, confinement --------------------------------------------------
 def _reserve(args):
     root, name = args

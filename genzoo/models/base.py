@@ -115,6 +115,15 @@ class Model(nn.Module):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
+    def check_resources(self, batch_size: int) -> None:
+        """Refuse (a one-line :class:`GenzooError`) a configuration this machine cannot train in memory or
+        in sensible time, estimated on the model's current device before any file is written.
+
+        Called by ``genzoo train`` after the model is on its device and before the run directory
+        exists. The default checks nothing; a model whose cost a config knob can blow up
+        (IWAE's k, an RBM's enumerated states) estimates it with :mod:`genzoo.train.resources`.
+        """
+
     def step(self, batch: Tensor | tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         raise NotImplementedError
 

@@ -70,7 +70,7 @@ from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.bm import binary_rows
 from genzoo.sampling.ais import AISResult, AnnealedImportanceSampling, RBMPath, SM2008_BETAS, SM2008_RUNS
-from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_feasible, log_sum_states
+from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_enumeration_time, check_feasible, log_sum_states
 from genzoo.sampling.gibbs import BlockGibbs, Uniform, bernoulli
 from genzoo.sampling.persistent import PersistentChains
 
@@ -232,6 +232,29 @@ class RBM(Model):
         if self.config.visible == "bernoulli":
             return binary_rows(x, self.name).to(self.W.dtype)
         return x.reshape(x.shape[0], -1).to(self.W.dtype)
+
+    def check_resources(self, batch_size: int) -> None:
+        """Refuse enumerations that would make every evaluation take too long (measured on this device).
+
+        Each evaluation enumerates the smaller binary layer for the exact log Z (when within
+        ``max_enumeration_bits``) and, for reverse AIS, the hidden layer for exact start samples.
+        Both stream in chunks, so memory is bounded; the time doubles with every unit.
+        """
+        with torch.no_grad():
+            enumerations = []
+            layer = self.enumerated_layer
+            if layer is not None and self.exact_feasible:
+                n = self.D if layer == "visible" else self.H
+                enumerations.append((n, (lambda s: -self.free_energy(s).double()) if layer == "visible"
+                                     else (lambda s: -self.hidden_free_energy(s).double())))
+            if self.config.hidden == "bernoulli" and self.H <= self.config.max_enumeration_bits:
+                enumerations.append((self.H, self.annealing_path()._log_p_hidden))
+            bits = self.config.max_enumeration_bits
+            check_enumeration_time(
+                f"rbm n_hidden={self.H} max_enumeration_bits={bits}", enumerations, self.W.dtype, self.W.device,
+                width=max(self.D, self.H),
+                hint=f"set max_enumeration_bits below {max(n for n, _ in enumerations) if enumerations else bits} "
+                     "to get AIS estimates instead of exact values, or use fewer units")
 
     # ---- partition function ------------------------------------------------------------------------
     @property

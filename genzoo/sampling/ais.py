@@ -68,6 +68,11 @@ def sm2008_betas(n: int = SM2008_BETAS, dtype: torch.dtype = torch.float64) -> T
     return torch.cat(parts + [torch.ones(1, dtype=torch.float64)]).to(dtype)
 
 
+#: Up to this many hidden states, exact samples draw from the whole table of p(h) at once (8 bytes
+#: a state); beyond it they stream chunk by chunk.
+EXACT_SAMPLES_IN_MEMORY = 2**20
+
+
 @dataclass
 class AISResult:
     """log Ẑ with its standard error; ``low``/``high`` = log(Ẑ ∓ 3 se(Ẑ)) as S&M report (nan when Ẑ − 3 se ≤ 0)."""
@@ -197,9 +202,26 @@ class RBMPath:
         from genzoo.sampling.enumerate import binary_states
 
         total, step = 2**self.H, 2 ** min(self.H, 12)  # chunks keep the (states × D) products small
-        log_ph = torch.cat([self._log_p_hidden(binary_states(self.H, s, min(total, s + step), dtype=self.W.dtype, device=self.W.device))
-                            for s in range(0, total, step)])
-        idx = torch.multinomial(torch.softmax(log_ph, 0), n, replacement=True)
+
+        def log_ph(start: int) -> Tensor:
+            return self._log_p_hidden(binary_states(self.H, start, min(total, start + step), dtype=self.W.dtype, device=self.W.device))
+
+        if total <= EXACT_SAMPLES_IN_MEMORY:  # the whole table is small (≤ 8 MiB): one draw over it
+            idx = torch.multinomial(torch.softmax(torch.cat([log_ph(s) for s in range(0, total, step)]), 0), n, replacement=True)
+        else:
+            # Streamed, still exact: draw a chunk by its total mass, then a state within the chunk by
+            # its mass there. Memory is one chunk plus a mass per chunk (2 MiB at 2^30 states) instead
+            # of 8 bytes per state — and multinomial takes at most 2^24 categories anyway.
+            starts = range(0, total, step)
+            masses = torch.empty(len(starts), dtype=torch.float64, device=self.W.device)
+            for i, s in enumerate(starts):
+                masses[i] = torch.logsumexp(log_ph(s), 0)
+            chunk = torch.multinomial(torch.softmax(masses, 0), n, replacement=True)
+            idx = torch.empty_like(chunk)
+            for c in chunk.unique().tolist():
+                picked = (chunk == c).nonzero().squeeze(1)
+                within = torch.multinomial(torch.softmax(log_ph(c * step), 0), len(picked), replacement=True)
+                idx[picked] = c * step + within
         h = ((idx.unsqueeze(1) >> torch.arange(self.H, device=idx.device)) & 1).to(self.W.dtype)
         if self.visible == "bernoulli":
             p_v = torch.sigmoid(self.a + h @ self.W.T)

@@ -31,14 +31,16 @@ def codes_of(model: object, x: Tensor) -> Tensor:
 
 @torch.no_grad()
 def save_reconstructions(model: object, x: Tensor, path: str | os.PathLike, title: str = "") -> Path:
-    """Originals and decode(encode(x)) side by side (images: alternating rows of 8)."""
+    """Originals and decode(encode(x)) side by side (images: alternating rows of up to 8, at most 4 pairs of rows)."""
     recon = model.decode(codes_of(model, x)).detach().float().cpu()  # type: ignore[attr-defined]
     x = x.detach().float().cpu()
     if x.ndim == 4:
-        rows = min(4, x.shape[0] // 8) or 1
-        k = rows * 8
-        pairs = torch.stack([x[:k].reshape(rows, 8, *x.shape[1:]), recon[:k].clamp(0, 1).reshape(rows, 8, *x.shape[1:])], 1)
-        return save_image_grid(pairs.reshape(2 * k, *x.shape[1:]), path, nrow=8)
+        # a small held-out set (a user's file of 40 images holds out 4) gives fewer than 8 per row
+        cols = min(8, x.shape[0])
+        rows = min(4, x.shape[0] // cols)
+        k = rows * cols
+        pairs = torch.stack([x[:k].reshape(rows, cols, *x.shape[1:]), recon[:k].clamp(0, 1).reshape(rows, cols, *x.shape[1:])], 1)
+        return save_image_grid(pairs.reshape(2 * k, *x.shape[1:]), path, nrow=cols)
     return save_points(recon, path, reference=x, title=title or "reconstructions (red) over data (grey)")
 
 
