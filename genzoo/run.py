@@ -2,7 +2,8 @@
 
 A run directory holds everything needed to continue or inspect it::
 
-    runs/<name>/config.json            resolved config (model, data, train, versions)
+    runs/<name>/config.json            resolved config (model, data, train, versions; "resolved": what
+                                       train's "auto" values became, e.g. {"precision": "32"})
     runs/<name>/metrics.jsonl          one JSON line per log step (losses, speed, evaluations)
     runs/<name>/checkpoint.safetensors weights, optimisers, RNG and data-stream state
     runs/<name>/samples/step_*.png     periodic sample pictures
@@ -262,7 +263,12 @@ def build(run_config: dict[str, Any], dataset: Any | None = None) -> tuple[Model
 
 
 def auto_threads(model: Model) -> int:
-    """genzoo's default CPU thread count for ``model`` (``threads=0``).
+    """genzoo's default CPU thread count for ``model`` (``threads=0``): :func:`threads_for` its data kind."""
+    return threads_for(model.data.kind)
+
+
+def threads_for(data_kind: str) -> int:
+    """genzoo's default CPU thread count for a model of ``data_kind`` data (``threads=0``).
 
     Every extra intra-op thread must find a free core at every operator, or the whole step waits
     for it: on a shared machine torch's default (one thread per core) is many times slower than
@@ -273,7 +279,7 @@ def auto_threads(model: Model) -> int:
     * others: the cores not already busy (cores − 1-minute load average), at least 1, at most
       torch's default.
     """
-    if model.data.kind == "points":
+    if data_kind == "points":
         return 1
     try:
         busy = os.getloadavg()[0]
@@ -284,8 +290,11 @@ def auto_threads(model: Model) -> int:
 
 
 def _prepare(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Path,
-             hparams: dict[str, Any] | None = None) -> Trainer:
-    """Everything that can fail on bad input — device, threads, stream, precision — before any file is written."""
+             hparams: dict[str, Any] | None = None, precision: str | None = None) -> Trainer:
+    """Everything that can fail on bad input — device, threads, stream, precision — before any file is written.
+
+    ``precision``: what ``precision=auto`` runs at (a resumed run's recorded choice); None resolves it here.
+    """
     if train_config.threads:
         torch.set_num_threads(train_config.threads)
     elif torch.get_num_threads() == _DEFAULT_THREADS:  # a caller that chose its own count (a suite worker) keeps it
@@ -297,7 +306,8 @@ def _prepare(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Pat
     y = dataset.y.to(device) if (model.uses_labels and dataset.y is not None) else None
     stream = BatchStream(x, y, train_config.batch_size, seed=train_config.seed + 1,
                          rank=distributed.rank(), world_size=distributed.world_size())
-    return Trainer(model, stream, train_config, run_dir, on_sample=_on_sample(dataset, train_config), hparams=hparams)
+    return Trainer(model, stream, train_config, run_dir, on_sample=_on_sample(dataset, train_config), hparams=hparams,
+                   precision=precision)
 
 
 def _hparams(run_config: dict[str, Any]) -> dict[str, Any]:
@@ -330,6 +340,7 @@ def train(
     if distributed.is_active():
         torch.manual_seed(run_config["train"].seed + distributed.rank())
     trainer = _prepare(model, dataset, run_config["train"], root / (name or "_"), _hparams(run_config))
+    run_config["resolved"] = {"precision": trainer.precision}  # what "auto" became here; resume keeps it
     lock = RunLock(root)
     if distributed.rank() == 0:
         run_dir, lock = _reserve(root, name, f"{run_config['model']}_{_slug(run_config['data']['name'])}")
@@ -384,6 +395,8 @@ def read_config(run_dir: str | Path, sets: list[str] | None = None) -> dict[str,
         model_cls = MODELS.get(raw["model"])
         train_values = dict(raw["train"])
         train_values.update({k.removeprefix("train."): v for k, v in overrides.items()})
+        # Runs written before precision existed trained in float32: never let the newer "auto" default apply
+        train_values.setdefault("precision", "32")
         for key in ("name", "params"):
             raw["data"][key]  # noqa: B018 - presence check
         DataSpec.from_dict(raw["data_spec"])
@@ -420,7 +433,9 @@ def resume(run_dir: str | Path, sets: list[str] | None = None) -> tuple[Path, di
     run_dir = Path(run_dir)
     run_config = read_config(run_dir, sets)
     model, dataset = build(run_config)
-    trainer = _prepare(model, dataset, run_config["train"], run_dir, _hparams(run_config))
+    trainer = _prepare(model, dataset, run_config["train"], run_dir, _hparams(run_config),
+                       precision=_recorded_precision(run_config, sets))
+    run_config["resolved"] = {**(run_config.get("resolved") or {}), "precision": trainer.precision}
     lock = RunLock(run_dir).acquire() if distributed.rank() == 0 else RunLock(run_dir)
     try:
         if distributed.rank() == 0:
@@ -438,6 +453,19 @@ def resume(run_dir: str | Path, sets: list[str] | None = None) -> tuple[Path, di
         return run_dir, trainer.fit()
     finally:
         lock.release()
+
+
+def _recorded_precision(run_config: dict[str, Any], sets: list[str] | None) -> str | None:
+    """The precision a run with ``precision=auto`` trained at, so its resume continues bit for bit
+    even on a machine where auto would choose otherwise; None when the resume sets precision itself
+    (``--set train.precision=auto`` re-resolves on this machine) or the run recorded none."""
+    if any(k.removeprefix("train.") == "precision" for k in cfg.parse_sets(sets or [])):
+        return None
+    resolved = run_config.get("resolved")
+    recorded = resolved.get("precision") if isinstance(resolved, dict) else None
+    from genzoo.train.trainer import PRECISIONS
+
+    return recorded if recorded in PRECISIONS else None
 
 
 def load(run_dir: str | Path, device: str = "cpu") -> tuple[Model, dict[str, Any]]:

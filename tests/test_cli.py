@@ -185,3 +185,41 @@ def test_only_rank_zero_prints(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(sys, "stdout", sys.__stdout__)
     monkeypatch.setattr(sys, "stderr", sys.__stderr__)
     assert code == 2 and out == "" and err == ""
+
+
+def test_doctor_prints_the_speed_facts_and_autos_choice(capsys):
+    from genzoo import hardware
+    from genzoo.train.trainer import resolve_device
+
+    code, out, err = run_cli(capsys, "doctor")
+    assert code == 0, err
+    cpu = hardware.cpu_facts()
+    for fact in ("AVX2", "AVX-512", "AVX512-BF16", "AMX", torch.__version__, cpu.capability, "threads", "GPU"):
+        assert fact in out, fact
+    assert ("CPU only" in out) == (not torch.version.cuda and not torch.version.hip)
+    device = resolve_device("auto")
+    assert "precision=auto:" in out
+    line = next(line for line in out.splitlines() if "precision=auto:" in line)
+    assert line.split("precision=auto:")[1].split()[0] == hardware.auto_precision(device)
+
+
+HEAVY = ("scipy", "scipy.optimize", "sklearn", "matplotlib", "ot", "tensorboard", "torch.utils.tensorboard",
+         "torchvision", "pandas", "PIL")
+
+
+@pytest.mark.parametrize("argv", [["list"], ["--help"]])
+def test_fast_start_imports_nothing_heavy(argv):
+    # A fresh interpreter: this test process has long imported everything. Every module genzoo
+    # registers (models, benchmarks, data sets) is imported by `list`, so a module-level import of
+    # scipy & co. anywhere in them would show up here.
+    code = ("import contextlib, io, sys\nfrom genzoo.cli import main\n"
+            f"with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main({argv!r})\n"
+            "    except SystemExit:\n        pass\n"
+            f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "", f"`genzoo {' '.join(argv)}` imported {out.stdout.strip()}"
+    if argv == ["--help"]:  # help needs no torch at all
+        out = subprocess.run([sys.executable, "-c", code.replace(f"{HEAVY!r}", "('torch',)")], capture_output=True,
+                             text=True, timeout=300)
+        assert out.stdout.strip() == ""

@@ -1,5 +1,7 @@
 """Mixed precision and channels-last are the trainer's: every model gains them, resume stays exact."""
 
+import json
+
 import pytest
 import torch
 
@@ -81,3 +83,79 @@ def test_float16_overflow_skips_the_update_instead_of_poisoning_the_weights(tmp_
         p.grad = torch.ones_like(p)
     opt.step()  # finite gradients: the update happens
     assert trainer.skipped_steps == 1 and not torch.equal(before[0], params[0])
+
+
+def facts(**features):
+    from genzoo.hardware import CpuFacts
+
+    base = dict(model="test", avx2=True, avx512=False, avx512_bf16=False, amx=False, capability="AVX2", mkldnn_bf16=False)
+    return CpuFacts(**{**base, **features})
+
+
+@pytest.mark.parametrize("features,expected", [
+    ({}, "32"),  # bf16 emulated: ~14x slower
+    ({"avx512": True, "avx512_bf16": True, "mkldnn_bf16": True}, "32"),  # native but measured 0.7-0.8x of fp32
+    ({"avx512": True, "avx512_bf16": True, "amx": True, "mkldnn_bf16": True}, "bf16-mixed"),  # AMX
+])
+def test_auto_precision_on_a_cpu_picks_bf16_only_with_amx(monkeypatch, features, expected):
+    from genzoo import hardware
+
+    monkeypatch.setattr(hardware, "cpu_facts", lambda: facts(**features))
+    assert hardware.auto_precision("cpu") == expected
+
+
+def test_auto_is_the_default_and_config_json_records_what_it_became(tmp_path):
+    from genzoo import hardware
+
+    assert TrainConfig().precision == "auto"
+    run_dir, _ = run.train(run.resolve("gan", "ring8", sets=["steps=2", "hidden=8", "depth=1", "data.n=200", "n_eval=50",
+                                                             "sample_every=0", "progress=false"]), tmp_path, name="r")
+    raw = json.loads((run_dir / "config.json").read_text())
+    assert raw["train"]["precision"] == "auto"
+    assert raw["resolved"]["precision"] == hardware.auto_precision("cpu")
+
+
+def test_bf16_on_an_emulating_cpu_warns_once_in_one_line(monkeypatch, capsys):
+    from genzoo import hardware
+
+    monkeypatch.setattr(hardware, "cpu_facts", lambda: facts())
+    monkeypatch.setattr(hardware, "_warned_bf16", False)
+    assert hardware.warn_if_bf16_emulated("cpu") and hardware.warn_if_bf16_emulated("cpu")
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1
+    assert "emulated" in err and "precision=32" in err and "auto" in err
+    monkeypatch.setattr(hardware, "cpu_facts", lambda: facts(avx512_bf16=True, mkldnn_bf16=True))
+    monkeypatch.setattr(hardware, "_warned_bf16", False)
+    assert not hardware.warn_if_bf16_emulated("cpu")
+    assert capsys.readouterr().err == ""
+
+
+def test_resume_of_an_auto_run_keeps_the_precision_it_recorded(tmp_path, monkeypatch):
+    """A run whose auto chose bf16 (an AMX machine, here pretended) resumes in bf16 where auto would choose 32."""
+    from genzoo import hardware
+
+    straight, _ = run.train(run.resolve("gan", "digits", sets=TINY + ["steps=20", "precision=bf16-mixed"]), tmp_path, name="a")
+    with monkeypatch.context() as m:
+        m.setattr(hardware, "_auto", lambda device: ("bf16-mixed", "pretended AMX"))
+        run.train(run.resolve("gan", "digits", sets=TINY + ["steps=10"]), tmp_path, name="b")
+    monkeypatch.setattr(hardware, "_auto", lambda device: ("32", "pretended: no AMX"))
+    run.resume(tmp_path / "b", ["train.steps=20"])
+    raw = json.loads((tmp_path / "b" / "config.json").read_text())
+    assert raw["train"]["precision"] == "auto" and raw["resolved"]["precision"] == "bf16-mixed"
+    a = load_checkpoint(straight / "checkpoint.safetensors")
+    b = load_checkpoint(tmp_path / "b" / "checkpoint.safetensors")
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+
+
+def test_old_run_directories_without_precision_or_resolved_load_as_float32(tmp_path):
+    run_dir, _ = run.train(run.resolve("gan", "ring8", sets=["steps=2", "hidden=8", "depth=1", "data.n=200", "n_eval=50",
+                                                             "sample_every=0", "progress=false"]), tmp_path, name="r")
+    path = run_dir / "config.json"
+    raw = json.loads(path.read_text())
+    del raw["resolved"], raw["train"]["precision"]  # as written before either existed
+    path.write_text(json.dumps(raw))
+    assert run.read_config(run_dir)["train"].precision == "32"
+    run.load(run_dir)
+    run.resume(run_dir, ["train.steps=4"])
+    assert json.loads(path.read_text())["resolved"]["precision"] == "32"

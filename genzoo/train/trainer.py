@@ -8,7 +8,9 @@ stops the run before any checkpoint is written, so the last good one is kept.
 
 Mixed precision is the trainer's, not the models': ``precision="bf16-mixed"`` (or ``"16-mixed"``
 on a GPU) runs every ``model.step`` under :func:`torch.autocast`, so matmuls and convolutions of
-every model run in half precision while weights, optimiser states and losses stay float32.
+every model run in half precision while weights, optimiser states and losses stay float32. The
+default, ``precision="auto"``, picks the fastest of them the device runs natively
+(:func:`genzoo.hardware.auto_precision`: mixed on GPUs and AMX CPUs, float32 elsewhere).
 """
 
 from __future__ import annotations
@@ -38,6 +40,8 @@ PICTURE = "samples/step_{step:07d}.png"  # written by the on_sample callback, sh
 
 #: Conventional names (as in PyTorch Lightning) → autocast dtype; "32" runs in float32 throughout.
 PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+#: What ``precision`` accepts: "auto" (resolved per device by genzoo.hardware.auto_precision) or a concrete one.
+PRECISION_CHOICES = ("auto", *PRECISIONS)
 
 
 @dataclass
@@ -47,7 +51,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto | cpu | cuda | cuda:N | mps
     threads: int = 0  # torch CPU threads; 0: genzoo's rule (run.auto_threads) unless the process set its own
-    precision: Literal["32", "bf16-mixed", "16-mixed"] = "32"  # autocast around every step; 16-mixed on GPU only
+    # autocast around every step; 16-mixed on GPU only; auto: the fastest the device runs natively (docs/speed.md)
+    precision: Literal["auto", "32", "bf16-mixed", "16-mixed"] = "auto"
     channels_last: bool = False  # NHWC weights and image batches for conv nets (docs/speed.md: when it pays)
     log_every: int = 100
     sample_every: int = 1000  # pictures and evaluation; 0 disables (a final one is always made)
@@ -69,12 +74,21 @@ class TrainConfig:
             self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
             "device", self.device, "expected auto, cpu, cuda, cuda:N or mps",
         )
-        check(self.precision in PRECISIONS, "precision", self.precision, f"valid: {', '.join(PRECISIONS)}")
+        check(self.precision in PRECISION_CHOICES, "precision", self.precision, f"valid: {', '.join(PRECISION_CHOICES)}")
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """The concrete precision ``precision`` means on ``device``: itself, or auto's choice there."""
+    if precision != "auto":
+        return precision
+    from genzoo.hardware import auto_precision
+
+    return auto_precision(device)
 
 
 def autocast(device: torch.device | str, precision: str) -> contextlib.AbstractContextManager:
     """The context every training step runs in: ``torch.autocast`` to the precision's dtype, or nothing at "32"."""
-    dtype = PRECISIONS[precision]
+    dtype = PRECISIONS[resolve_precision(precision, device)]
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(torch.device(device).type, dtype=dtype)
@@ -142,6 +156,10 @@ class Trainer:
 
     ``on_sample(model, step, run_dir) -> dict`` is called every ``sample_every`` steps and at
     the end; it makes pictures and returns evaluation metrics to log.
+
+    ``precision`` is the concrete precision to run at when ``config.precision`` is ``"auto"`` (a
+    resumed run's recorded choice, so it continues bit for bit on another machine); None resolves
+    auto on this device. The precision used is ``self.precision``.
     """
 
     def __init__(
@@ -152,6 +170,7 @@ class Trainer:
         run_dir: str | Path,
         on_sample: Callable[[Model, int, Path], dict[str, float]] | None = None,
         hparams: dict[str, Any] | None = None,
+        precision: str | None = None,
     ) -> None:
         self.model, self.stream, self.config = model, stream, config
         self.run_dir = Path(run_dir)
@@ -161,10 +180,19 @@ class Trainer:
         self._count = 0
         self.is_main = distributed.rank() == 0
         self.hparams = hparams or {}
-        self.autocast_dtype = PRECISIONS[config.precision]
+        if config.precision == "auto" and precision is not None:
+            check(precision in PRECISIONS, "precision", precision, f"valid: {', '.join(PRECISIONS)}")
+            self.precision = precision
+        else:
+            self.precision = resolve_precision(config.precision, model.device)
+        self.autocast_dtype = PRECISIONS[self.precision]
         if self.autocast_dtype is torch.float16 and model.device.type != "cuda":
             raise GenzooError(f"invalid value precision='16-mixed': needs a CUDA device (this run is on {model.device.type}); "
-                              "use bf16-mixed")
+                              "use 32 or auto")
+        if self.autocast_dtype is torch.bfloat16 and self.is_main:
+            from genzoo.hardware import warn_if_bf16_emulated
+
+            warn_if_bf16_emulated(model.device)  # it still runs (same result), only many times slower
         self.skipped_steps = 0
         if config.channels_last:
             model.to(memory_format=torch.channels_last)  # 4-D weights only; everything else is unchanged
@@ -191,7 +219,7 @@ class Trainer:
 
     def autocast(self) -> contextlib.AbstractContextManager:
         """The precision context of one training step (a no-op at precision "32")."""
-        return autocast(self.model.device, self.config.precision)
+        return autocast(self.model.device, self.precision)
 
     # ---- checkpoints -------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
