@@ -41,7 +41,6 @@ import torch
 from genzoo import config, data
 from genzoo.bench import benchmark, mean_std, write_results
 from genzoo.errors import GenzooError
-from genzoo.metrics import mode_coverage, wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
 from genzoo.sampling.ddls import DDLS, DDLSConfig
 
@@ -73,6 +72,8 @@ def train_gan(label: str, dataset, steps: int, seed: int, batch: int = 256, d_re
 
 
 def score(samples: torch.Tensor, dataset, reference: torch.Tensor) -> dict:
+    from genzoo.metrics import mode_coverage, wasserstein1_exact  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+
     gm = dataset.density
     cov = mode_coverage(samples, gm.means, gm.std)
     return {"hq_share": cov["hq_share"], "modes": cov["modes"], "kl_to_uniform": cov["kl_to_uniform"],

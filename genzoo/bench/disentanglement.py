@@ -40,10 +40,9 @@ import torch
 
 from genzoo.bench import benchmark, write_results
 from genzoo.data import load
-from genzoo.metrics.disentanglement import FULL_BUDGET, Budget, codes_of, disentanglement_metrics
 from genzoo.models import MODELS, DataSpec
 
-QUICK_BUDGET = Budget(200, 100, 2_000, 450, 2_000)
+QUICK_BUDGET = (200, 100, 2_000, 450, 2_000)  # metrics.disentanglement.Budget's fields, built when run
 SHARED = {"arch": "mlp", "hidden": 128, "depth": 2, "latent_dim": 10, "observation": "bernoulli", "lr": 1e-3}
 #: label → (registered model, config overrides beyond SHARED)
 MODELS_UNDER_TEST: dict[str, tuple[str, dict[str, Any]]] = {
@@ -87,6 +86,7 @@ def test_bound(model: Any, x: torch.Tensor) -> dict[str, float]:
 def traversal(model: Any, x0: torch.Tensor, image_shape: tuple[int, ...], path: Path, values: int = 9, span: float = 2.5,
               rates: np.ndarray | None = None) -> None:
     """Decode the code of x0 (one flat image) with one latent dimension swept over [−span, span]; rows sorted by rate."""
+    from genzoo.metrics.disentanglement import codes_of  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
     from genzoo.viz.images import save_image_grid
 
     z0 = torch.as_tensor(codes_of(model.encode, x0.reshape(1, -1)), dtype=torch.float32)[0]
@@ -143,7 +143,9 @@ def disentanglement(out: Path, quick: bool = False, jobs: int = 1, options: dict
     seeds = [int(v) for v in options["seed_list"].split(",")] if "seed_list" in options else list(range(n_seeds))
     if "merge" in options:  # combine the runs of several processes (e.g. one per seed) into one table
         return _merge(out, [Path(d) for d in options["merge"].split(",")])
-    budget = QUICK_BUDGET if quick else FULL_BUDGET
+    from genzoo.metrics.disentanglement import FULL_BUDGET, Budget, disentanglement_metrics  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+
+    budget = Budget(*QUICK_BUDGET) if quick else FULL_BUDGET
     ds = load("dsprites_small")
     gt = ds.ground_truth
     x, tx = ds.x.flatten(1), ds.test_x.flatten(1)

@@ -31,7 +31,6 @@ import torch
 from genzoo.bench import benchmark, write_results
 from genzoo.bench.disentanglement import SHARED, _summary, build, fit, test_bound
 from genzoo.data import load
-from genzoo.metrics.disentanglement import codes_of
 from genzoo.models import DataSpec
 
 MODELS_UNDER_TEST: dict[str, tuple[str, dict[str, Any]]] = {
@@ -63,6 +62,8 @@ def probes(ztr: np.ndarray, zte: np.ndarray, ds: Any, seed: int, forest: bool = 
 @benchmark("fair-representations")
 def fair_representations(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
     """VFAE and HSIC-VAE vs VAE: accuracy of predicting the sensitive s from z (→ chance) and a downstream task (kept)."""
+    from genzoo.metrics.disentanglement import codes_of  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+
     options = dict(options or {})
     torch.set_num_threads(int(options.get("threads", 1)))
     steps = int(options.get("steps", 600 if quick else 20_000))

@@ -37,7 +37,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.optimize
 import torch
 from torch import Tensor, nn
 
@@ -97,6 +96,8 @@ def exact_minimiser(div: Divergence, density, grid: Grid | None = None) -> dict[
     mean, std = moments(density)
     comp_std = float(density.std.max())
     starts = [(mean, math.log(std))] + [(float(m), math.log(comp_std)) for m in density.means[:, 0]]
+    import scipy.optimize  # here, not at module level: ~0.65 s that `genzoo list` (which imports this module) never needs
+
     best = None
     for start in starts:
         res = scipy.optimize.minimize(objective, np.array(start), method="Nelder-Mead",

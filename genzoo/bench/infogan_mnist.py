@@ -37,7 +37,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy.optimize import linear_sum_assignment
 
 from genzoo.bench import benchmark, write_results
 from genzoo.errors import GenzooError
@@ -65,6 +64,9 @@ def best_map_accuracy(pred: np.ndarray, truth: np.ndarray) -> tuple[float, dict[
     pred, truth = np.asarray(pred, dtype=np.int64), np.asarray(truth, dtype=np.int64)
     if pred.shape != truth.shape or pred.ndim != 1 or pred.size == 0:
         raise GenzooError(f"pred and truth must be equal-length 1-D arrays, got {pred.shape} and {truth.shape}")
+    # Imported here, not at module level: scipy.optimize costs ~0.65 s and `genzoo list` imports this module
+    from scipy.optimize import linear_sum_assignment
+
     counts = np.zeros((pred.max() + 1, truth.max() + 1), dtype=np.int64)
     np.add.at(counts, (pred, truth), 1)
     rows, cols = linear_sum_assignment(-counts)

@@ -31,8 +31,6 @@ import torch
 
 from genzoo import data
 from genzoo.bench import benchmark, write_results
-from genzoo.metrics.wasserstein import wasserstein1_exact
-from genzoo.metrics.modes import mode_coverage
 from genzoo.models import MODELS, DataSpec
 
 SIGMA = {"ring8": 0.05, "grid25": 0.25}  # 5 × the data's std
@@ -52,6 +50,9 @@ def run_one(data_name: str, training: str, updates: int, seed: int, n_hidden: in
     seconds = time.time() - start
     torch.manual_seed(10_000 + seed)
     samples = model.sample(2500)
+    from genzoo.metrics.modes import mode_coverage  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+    from genzoo.metrics.wasserstein import wasserstein1_exact
+
     # the GAN suite's rule (genzoo.metrics.evaluate) without its extra groups: modes, hq share, exact W1
     cov = mode_coverage(samples, ds.density.means, ds.density.std)
     reference = ds.fresh(2500, torch.Generator().manual_seed(seed))
@@ -69,6 +70,8 @@ def run_one(data_name: str, training: str, updates: int, seed: int, n_hidden: in
 
 
 def null_rows(data_name: str) -> list[dict]:
+    from genzoo.metrics.modes import mode_coverage  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+
     ds = data.load(data_name)
     g = torch.Generator().manual_seed(0)
     real = ds.fresh(2500, g)

@@ -24,7 +24,6 @@ import torch
 
 from genzoo import config, data
 from genzoo.bench import benchmark, write_results
-from genzoo.metrics import wasserstein1_exact
 from genzoo.models import MODELS, DataSpec
 
 #: Learning rates: WGAN-GP keeps its paper's 1e-4; WGAN's 5e-5 is raised to 1e-3 (a CPU-budget
@@ -44,6 +43,8 @@ def critic_estimate(model, x: torch.Tensor, fake: torch.Tensor) -> float:
 def trajectory(model_name: str, data_name: str, steps: int, every: int, seed: int = 0,
                batch_size: int = 256, n_eval: int = 2500) -> list[dict[str, float]]:
     """Train ``model_name`` and record (step, critic estimate, exact W1) every ``every`` steps."""
+    from genzoo.metrics import wasserstein1_exact  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+
     torch.manual_seed(seed)
     dataset = data.load(data_name, n=50000, seed=seed)
     cls = MODELS.get(model_name)
@@ -178,6 +179,8 @@ def wgan_critic_known(out: Path, quick: bool = False, jobs: int = 1, options: di
     models = options.get("models", "wgan,wgan-gp").split(",")
     dataset = data.load("ring8", n=50000, seed=0)
     start = time.perf_counter()
+    from genzoo.metrics import wasserstein1_exact  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+
     rows = []
     for seed in seeds:
         gens = known_generators(dataset, 2500, torch.Generator().manual_seed(100 + seed))
