@@ -94,6 +94,11 @@ class Model(nn.Module):
     supports: ClassVar[tuple[str, ...]] = ("points", "images")
     #: Config overrides that make the model small and fast for the contract test (tests/test_contract.py).
     contract_overrides: ClassVar[dict[str, Any]] = {}
+    #: Whether this step's logs will be read. The trainer sets it before every step (True only on the
+    #: steps that close a logging window) and averages each logged value over the steps that returned
+    #: it, so a step may leave out monitors that cost real work (the RBM's reconstruction error) when
+    #: False. Stays True outside the trainer.
+    will_log: bool = True
 
     def __init__(self, config: Any, data: DataSpec) -> None:
         super().__init__()

@@ -26,6 +26,7 @@ sampling. One update (the guide's recipe; ``training = "pcd"`` is Tieleman 2008)
     h ← sample of p(h | v⁰)  (cd)   or  the persistent chains' h  (pcd)
     repeat k times:  v ~ p(v | h);  h ~ p(h | v)                 # block Gibbs
     v⁻ = E[v | h_{k−1}] (negative_visible = "mean") or the sample v;  μ⁻ = E[h | v⁻]
+                                                                 # (sample + pcd: μ⁻ is the chain step's E[h | v])
     pcd: chains ← the last h sample (the chain itself never sees the mean-field v⁻)
     ΔW = m ΔW + η (⟨(v⁰/σ) μ⁰ᵀ⟩ − ⟨(v⁻/σ) μ⁻ᵀ⟩ − λ W);  W ← W + ΔW      (likewise a, b; no decay)
 
@@ -69,6 +70,7 @@ from genzoo.config import check
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.bm import binary_rows
+from genzoo.optim import sgd
 from genzoo.sampling.ais import AISResult, AnnealedImportanceSampling, RBMPath, SM2008_BETAS, SM2008_RUNS
 from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_enumeration_time, check_feasible, log_sum_states
 from genzoo.sampling.gibbs import BlockGibbs, Uniform, bernoulli
@@ -94,6 +96,8 @@ class RBMConfig:
     lr_decay_steps: int | None = None  # linear decay of η to 0 over this many updates
     init_std: float = 0.01
     visible_bias_init: Literal["data", "zero"] = "data"
+    # mean: the guide's noise-free v⁻; sample: scikit-learn's rule, and with PCD the faster one (one
+    # batch×D×H product fewer per step: E[h | v⁻] is the chain step's own, see ``step``)
     negative_visible: Literal["mean", "sample"] = "mean"
     n_chains: int = 100  # persistent chains (pcd)
     sigma: float = 1.0  # visible σ for Gaussian visible units
@@ -152,7 +156,7 @@ class RBM(Model):
         params = [{"params": [self.W], "weight_decay": config.weight_decay}, {"params": [self.a, self.b], "weight_decay": 0.0}]
         if config.learn_sigma:
             params.append({"params": [self.log_sigma], "weight_decay": 0.0})
-        self.opt = torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum_initial)
+        self.opt = sgd(params, lr=config.learning_rate, momentum=config.momentum_initial)
         self.gibbs = BlockGibbs(self.sample_h, self.sample_v)
         self.uniform: Uniform | None = None  # source of U[0,1) for Bernoulli draws (tests inject numpy's)
         if not self.exact_feasible:
@@ -168,17 +172,22 @@ class RBM(Model):
         return self.log_sigma.exp() if self.config.visible == "gaussian" else torch.ones_like(self.log_sigma)
 
     # ---- conditionals ----------------------------------------------------------------------------
+    def scaled_visible(self, v: Tensor) -> Tensor:
+        """v_i/σ_i: what the weights see of a visible unit (v itself for Bernoulli units)."""
+        return v / self.sigma if self.config.visible == "gaussian" else v
+
     def hidden_input(self, v: Tensor) -> Tensor:
-        """b_j + Σ_i (v_i/σ_i) W_ij."""
-        return self.b + (v / self.sigma if self.config.visible == "gaussian" else v) @ self.W
+        """b_j + Σ_i (v_i/σ_i) W_ij (the bias goes into the product's accumulator: no extra pass)."""
+        return torch.addmm(self.b, self.scaled_visible(v), self.W)
 
     def mean_h(self, v: Tensor) -> Tensor:
         x = self.hidden_input(v)
-        return torch.sigmoid(x) if self.config.hidden == "bernoulli" else x
+        return torch.sigmoid_(x) if self.config.hidden == "bernoulli" else x  # x is ours: in place
 
     def mean_v(self, h: Tensor) -> Tensor:
-        drive = h @ self.W.T
-        return torch.sigmoid(self.a + drive) if self.config.visible == "bernoulli" else self.a + self.sigma * drive
+        if self.config.visible == "bernoulli":
+            return torch.sigmoid_(torch.addmm(self.a, h, self.W.T))  # bias in the product, sigmoid in place
+        return self.a + self.sigma * (h @ self.W.T)
 
     def sample_h(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """(h ~ p(h|v), E[h|v])."""
@@ -357,19 +366,38 @@ class RBM(Model):
         return total
 
     # ---- learning ---------------------------------------------------------------------------------------
-    def _statistics(self, v: Tensor, h_mean: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        """Sufficient statistics (∂(−E)/∂W, ∂/∂a, ∂/∂b, ∂/∂log σ) averaged over rows, with E[h|v] for h."""
-        u = v / self.sigma if self.config.visible == "gaussian" else v
-        w = u.T @ h_mean / v.shape[0]
+    def _bias_statistics(self, v: Tensor, h_mean: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """Sufficient statistics of the biases and log σ (∂(−E)/∂a, ∂/∂b, ∂/∂log σ) averaged over rows, with E[h|v] for h.
+
+        The weights' statistic ⟨(v/σ) hᵀ⟩ is not here: :meth:`_set_gradients` multiplies it straight
+        into W's gradient buffer, so no weight-sized temporaries are made.
+        """
         if self.config.visible == "bernoulli":
             a = v.mean(0)
         else:
             a = ((v - self.a) / self.sigma**2).mean(0)
         b = h_mean.mean(0) if self.config.hidden == "bernoulli" else (h_mean - self.b).mean(0)
         if not self.config.learn_sigma:
-            return w, a, b, torch.zeros_like(a)
-        s = (((v - self.a) / self.sigma) ** 2 - u * (h_mean @ self.W.T)).mean(0)
-        return w, a, b, s
+            return a, b, torch.zeros_like(a)
+        s = (((v - self.a) / self.sigma) ** 2 - self.scaled_visible(v) * (h_mean @ self.W.T)).mean(0)
+        return a, b, s
+
+    def _set_gradients(self, v0: Tensor, mu0: Tensor, v_neg: Tensor, mu_neg: Tensor) -> None:
+        """p.grad = −(data statistics − model statistics): the optimiser descends −log L.
+
+        W's gradient is two products into one persistent buffer, ⟨u⁻μ⁻ᵀ⟩ then −⟨u⁰μ⁰ᵀ⟩ added by
+        addmm's α/β (no separate scaling, subtraction or negation passes over W, which cost as
+        much as a product at MNIST size).
+        """
+        if self.W.grad is None:
+            self.W.grad = torch.empty_like(self.W)
+        gW = self.W.grad
+        torch.mm(self.scaled_visible(v_neg).T, mu_neg, out=gW)
+        gW.addmm_(self.scaled_visible(v0).T, mu0, beta=1.0 / v_neg.shape[0], alpha=-1.0 / v0.shape[0])
+        pos, neg = self._bias_statistics(v0, mu0), self._bias_statistics(v_neg, mu_neg)
+        for p, plus, minus in zip((self.a, self.b, self.log_sigma), pos, neg):
+            if p.requires_grad:
+                p.grad = minus - plus
 
     @torch.no_grad()
     def _first_batch(self, v: Tensor) -> None:
@@ -388,6 +416,10 @@ class RBM(Model):
             group["lr"], group["momentum"] = lr, momentum
 
     def step(self, batch: Tensor) -> dict[str, Tensor]:
+        """One CD-k / PCD-k update: five batch×D×H products for k = 1 (two of them the statistics),
+        six with PCD and ``negative_visible="mean"`` (the chain's h must be drawn given the sampled
+        v, the statistics given the mean v). The reconstruction-error monitor costs a sixth/seventh
+        product, so it is computed only when the step's logs are read (``will_log``)."""
         v0 = self._rows(batch)
         with torch.no_grad():
             if int(self.t) == 0:
@@ -403,19 +435,19 @@ class RBM(Model):
                     self.chains.start(self.sample_h(v0[torch.arange(self.chains.n_chains) % v0.shape[0]])[0])
                 h = self.chains.state
             pcd = self.config.training == "pcd"
-            v, v_mean, h, _ = self.gibbs.from_hidden(h, self.config.k, last_hidden=pcd)
-            v_neg = v_mean if self.config.negative_visible == "mean" else v
-            mu_neg = self.mean_h(v_neg)
+            v, v_mean, h, h_mean = self.gibbs.from_hidden(h, self.config.k, last_hidden=pcd)
+            if self.config.negative_visible == "mean":
+                v_neg, mu_neg = v_mean, self.mean_h(v_mean)
+            else:  # PCD's chain step already computed E[h | v] for the sampled v: reuse it
+                v_neg, mu_neg = v, h_mean if pcd else self.mean_h(v)
             if pcd:
                 self.chains.start(h)  # the chain continues from its own last sample h ~ p(h | v)
-            pos, neg = self._statistics(v0, mu0), self._statistics(v_neg, mu_neg)
             self._schedule()
-            self.opt.zero_grad(set_to_none=False)
-            for p, plus, minus in zip((self.W, self.a, self.b, self.log_sigma), pos, neg):
-                if p.requires_grad:
-                    p.grad = -(plus - minus)  # the optimiser descends −log L
+            self._set_gradients(v0, mu0, v_neg, mu_neg)
             self.opt.step()
             self.t += 1
+            if not self.will_log:
+                return {}
             recon = self.mean_v(mu0)  # the guide's monitor: squared reconstruction error (not a likelihood)
             return {"recon_error": ((v0 - recon) ** 2).sum(-1).mean()}
 

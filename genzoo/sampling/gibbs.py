@@ -41,9 +41,9 @@ def torch_uniform(shape: tuple[int, ...], like: Tensor) -> Tensor:
 
 
 def bernoulli(p: Tensor, uniform: Uniform | None = None) -> Tensor:
-    """x ~ Bernoulli(p) elementwise as 1[u < p] (``uniform`` supplies u; torch's generator by default)."""
-    u = (uniform or torch_uniform)(tuple(p.shape), p)
-    return (u.to(p) < p).to(p.dtype)
+    """x ~ Bernoulli(p) elementwise as 1[u < p] (``uniform`` supplies fresh u, which the result overwrites; torch's generator by default)."""
+    u = (uniform or torch_uniform)(tuple(p.shape), p).to(p)
+    return u.lt_(p)  # in place: the 0/1 result in p's dtype without a boolean tensor and its conversion
 
 
 @register_sampler("gibbs-single-site")

@@ -178,6 +178,7 @@ class Trainer:
         self.step = 0
         self._sums: dict[str, Tensor] = {}
         self._count = 0
+        self._counts: dict[str, int] = {}  # steps that returned each value (a monitor may come only on logged steps)
         self.is_main = distributed.rank() == 0
         self.hparams = hparams or {}
         if config.precision == "auto" and precision is not None:
@@ -229,7 +230,7 @@ class Trainer:
             "optimizers": {k: opt.state_dict() for k, opt in self.model.optimizers().items()},
             "rng": rng_state(),
             "stream": self.stream.state_dict(),
-            "running": {"sums": dict(self._sums), "count": self._count},
+            "running": {"sums": dict(self._sums), "count": self._count, "counts": dict(self._counts)},
         }
 
     def save(self) -> None:
@@ -298,6 +299,9 @@ class Trainer:
         self.step = step
         self._sums = {k: v.to(self.model.device) for k, v in state["running"]["sums"].items()}
         self._count = int(state["running"]["count"])
+        # checkpoints from before per-value counts: every value came with every step
+        counts = state["running"].get("counts", dict.fromkeys(self._sums, self._count))
+        self._counts = {k: int(counts[k]) for k in self._sums}
 
     # ---- divergence guard --------------------------------------------------------------------
     def _check_finite(self, last_good: int) -> None:
@@ -330,6 +334,7 @@ class Trainer:
         try:
             while self.step < cfg.steps:
                 try:
+                    self.model.will_log = (self.step + 1) % cfg.log_every == 0 or self.step + 1 == cfg.steps
                     with self.autocast():
                         out = self.model.step(self._layout(self.stream.next(per_step)))
                 except ValueError as e:  # e.g. torch.distributions refusing NaN parameters
@@ -340,6 +345,7 @@ class Trainer:
                 self.step += 1
                 for k, v in out.items():
                     self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
+                    self._counts[k] = self._counts.get(k, 0) + 1
                 self._count += 1
                 bar.update(1)
                 log_now = self.step % cfg.log_every == 0 or self.step == cfg.steps
@@ -352,12 +358,12 @@ class Trainer:
                 record: dict[str, float] = {}
                 if log_now and self._count:
                     now = time.perf_counter()
-                    record = {k: (v / self._count).item() for k, v in self._sums.items()}
+                    record = {k: (v / self._counts[k]).item() for k, v in self._sums.items()}
                     rate = (self.step - tick_step) / max(now - tick, 1e-9)
                     record["steps_per_s"] = rate
                     record["samples_per_s"] = rate * self.stream.batch_size * per_step * self.stream.world_size
                     tick, tick_step = now, self.step
-                    self._sums, self._count = {}, 0
+                    self._sums, self._count, self._counts = {}, 0, {}
                     bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "steps_per_s"}, refresh=False)
                 if sample_now and self.on_sample is not None and self.is_main:
                     evaluation = self._sample_and_evaluate()

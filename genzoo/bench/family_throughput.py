@@ -1,0 +1,318 @@
+"""Training throughput per model family: genzoo's step beside a plain PyTorch loop or the peer library.
+
+For each family the two sides train the same networks on the same batches with the same
+optimiser (Adam's hyper-parameters or the RBM's rule), in one process, one thread (torch's and
+the BLAS's, through threadpoolctl), interleaved round-robin so a busy machine slows both alike;
+each figure is the median over rounds and the ratio is peer time / genzoo time (> 1: genzoo is
+faster).
+
+* ``vae`` — genzoo's VAE (MNIST, its default conv nets) vs a hand-written loop of the same encoder
+  and decoder: reparameterised draw, Bernoulli log-likelihood by BCE-with-logits, closed-form KL,
+  ``torch.optim.Adam`` with the same lr and betas.
+* ``rbm`` — genzoo's RBM set to scikit-learn's rule (PCD-1, 500 hidden units, sampled negative
+  visible units, η = 0.1, no momentum or weight decay, chains = batch) vs
+  ``BernoulliRBM.partial_fit`` on the same batches. partial_fit converts every batch to float64
+  (scikit-learn 1.x), so ``rbm-fp32`` also times, in float32, the per-minibatch update that
+  ``BernoulliRBM.fit`` loops over (``_fit``; fit alone keeps float32 but re-initialises per call).
+* ``gan2d`` — genzoo's GAN on ring8 (MLP players, Algorithm 1: a fresh batch of fakes for G) vs
+  the same iteration written plainly (D on detached fakes, G through D with D's gradients too).
+* ``dcgan`` — genzoo's DCGAN with one batch of fakes for both players vs PyTorch-GAN's
+  ``dcgan.py`` loop (:class:`genzoo.bench.throughput.PlainLoop`), as in ``dcgan-throughput``.
+
+bfloat16 is timed only where the CPU multiplies it natively
+(``torch.ops.mkldnn._is_mkldnn_bf16_supported()``) and never in ``--quick``: on other CPUs it is
+emulated and its timing says nothing about genzoo. Options: ``families`` (comma list),
+``steps`` per round, ``rounds``, ``data`` (``mnist`` or ``random``: random data of MNIST's shape,
+no download), ``small=true`` (tiny networks and batches, for tests), ``threads`` (1),
+``doc=PATH`` (rewrite the table between the markers in that Markdown file, e.g. docs/speed.md).
+"""
+
+from __future__ import annotations
+
+import copy
+import statistics
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from genzoo.bench import benchmark, write_results
+from genzoo.errors import GenzooError
+
+FAMILIES = ("vae", "rbm", "gan2d", "dcgan")
+TARGETS = {"vae": 1.1, "rbm": 1.3, "rbm-fp32": 1.3, "gan2d": 1.0, "dcgan": 1.0}  # the speed issue's goals
+DOC_BEGIN, DOC_END = "<!-- throughput:begin -->", "<!-- throughput:end -->"
+
+
+@dataclass
+class Pair:
+    """One comparison: two callables that each run ``steps`` training steps on batch index i..i+steps."""
+
+    family: str
+    peer: str
+    genzoo: Callable[[int, int], None]
+    other: Callable[[int, int], None]
+    batch_size: int
+    repeat: int = 1  # steps per round = repeat × steps: cheap steps need more to be timed well
+
+
+def bf16_native(device: str) -> bool:
+    """Whether bfloat16 matmuls run natively here (timing emulated bf16 would only measure the emulation)."""
+    if device.startswith("cuda"):
+        return torch.cuda.is_bf16_supported()
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
+def _images(data: str, n: int, binary: bool) -> torch.Tensor:
+    """n MNIST images (N, 1, 28, 28) in [0, 1] (binarised for the RBM), or random ones of that shape."""
+    from genzoo import data as datasets
+
+    if data == "random":
+        g = torch.Generator().manual_seed(0)
+        x = torch.rand(n, 1, 28, 28, generator=g)
+        return torch.bernoulli(x * 0.3, generator=g) if binary else x
+    return datasets.load("binarized_mnist" if binary else "mnist", n=n).x
+
+
+def _batches(x: torch.Tensor, bs: int) -> Callable[[int], torch.Tensor]:
+    n = x.shape[0] // bs
+    return lambda i: x[(i % n) * bs:(i % n + 1) * bs]
+
+
+def _model(name: str, spec, **values):
+    from genzoo.config import build
+    from genzoo.models import MODELS
+
+    cls = MODELS.get(name)
+    torch.manual_seed(0)
+    model = cls(build(cls.Config, values), spec)
+    model.will_log = False  # as in training between log lines: no monitors
+    return model
+
+
+def _loop(step: Callable[[torch.Tensor], object], batch: Callable[[int], torch.Tensor]) -> Callable[[int, int], None]:
+    def run(start: int, steps: int) -> None:
+        for i in range(start, start + steps):
+            step(batch(i))
+    return run
+
+
+def vae_pair(data: str, small: bool, bs: int, n: int) -> Pair:
+    from genzoo.distributions.heads import LOGVAR_RANGE
+    from genzoo.models import DataSpec
+
+    x = _images(data, n, binary=False)
+    spec = DataSpec("images", (1, 28, 28))
+    model = _model("vae", spec, **({"width": 4, "latent_dim": 4} if small else {}))
+    enc, dec = copy.deepcopy(model.encoder), copy.deepcopy(model.decoder)
+    opt = torch.optim.Adam([*enc.parameters(), *dec.parameters()], lr=model.config.lr,
+                           betas=(model.config.beta1, model.config.beta2))
+
+    def plain(xb: torch.Tensor) -> None:
+        mu, logvar = enc(xb).chunk(2, dim=-1)
+        logvar = logvar.clamp(*LOGVAR_RANGE)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        rec = F.binary_cross_entropy_with_logits(dec(z), xb, reduction="none").flatten(1).sum(1)
+        kl = 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(1)
+        loss = (rec + kl).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    batch = _batches(x, bs)
+    return Pair("vae", "plain PyTorch loop", _loop(model.step, batch), _loop(plain, batch), bs)
+
+
+def rbm_pairs(data: str, small: bool, bs: int, n: int) -> list[Pair]:
+    from sklearn.neural_network import BernoulliRBM
+
+    from genzoo.models import DataSpec
+
+    x = _images(data, n, binary=True).reshape(n, -1)
+    hidden = 16 if small else 500
+    rule = dict(n_hidden=hidden, training="pcd", k=1, lr=0.1, momentum_initial=0.0, momentum_final=0.0,
+                weight_decay=0.0, negative_visible="sample", n_chains=bs)  # scikit-learn's update
+    model = _model("rbm", DataSpec("points", (x.shape[1],)), **rule)
+    x_np = x.numpy()
+    sk = BernoulliRBM(n_components=hidden, learning_rate=0.1, batch_size=bs, random_state=0)
+    batch = _batches(x, bs)
+    nb = x.shape[0] // bs
+
+    def partial_fit(start: int, steps: int) -> None:
+        for i in range(start, start + steps):
+            sk.partial_fit(x_np[(i % nb) * bs:(i % nb + 1) * bs])
+
+    # fit keeps float32 but re-initialises on every call, so time the per-minibatch update it loops
+    # over (BernoulliRBM._fit) on an estimator that fit has initialised in float32
+    sk32 = BernoulliRBM(n_components=hidden, learning_rate=0.1, batch_size=bs, n_iter=1, random_state=0).fit(x_np[:bs])
+    rng = np.random.RandomState(0)
+
+    def fit32(start: int, steps: int) -> None:
+        for i in range(start, start + steps):
+            sk32._fit(x_np[(i % nb) * bs:(i % nb + 1) * bs], rng)
+
+    genzoo = _loop(model.step, batch)
+    return [Pair("rbm", "scikit-learn BernoulliRBM.partial_fit (float64)", genzoo, partial_fit, bs, 10),
+            Pair("rbm-fp32", "scikit-learn BernoulliRBM fit's update (float32)", genzoo, fit32, bs, 10)]
+
+
+def gan2d_pair(small: bool, bs: int, n: int) -> Pair:
+    from genzoo import data as datasets
+    from genzoo.models import DataSpec
+
+    ds = datasets.load("ring8", n=n, n_test=10)
+    model = _model("gan", DataSpec.of(ds), **({"hidden": 16} if small else {}))
+    G, D = copy.deepcopy(model.G), copy.deepcopy(model.D)
+    c = model.config
+    opt_g = torch.optim.Adam(G.parameters(), lr=c.lr_g, betas=(c.beta1, c.beta2))
+    opt_d = torch.optim.Adam(D.parameters(), lr=c.lr_d, betas=(c.beta1, c.beta2))
+    z_dim = int(c.z_dim)
+
+    def plain(xb: torch.Tensor) -> None:  # Goodfellow et al.'s Algorithm 1 with k = 1, non-saturating G loss
+        with torch.no_grad():
+            fake = G(torch.randn(xb.shape[0], z_dim))
+        d_real, d_fake = D(xb), D(fake)
+        loss_d = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                  + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        d_gen = D(G(torch.randn(xb.shape[0], z_dim)))
+        loss_g = F.binary_cross_entropy_with_logits(d_gen, torch.ones_like(d_gen))
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+
+    batch = _batches(ds.x, bs)
+    return Pair("gan2d", "plain PyTorch loop", _loop(model.step, batch), _loop(plain, batch), bs, 10)
+
+
+def dcgan_pair(data: str, small: bool, bs: int, n: int, precision: str = "32") -> Pair:
+    from genzoo.bench.throughput import PlainLoop
+    from genzoo.models import DataSpec
+    from genzoo.train.trainer import autocast
+
+    x = _images(data, n, binary=False)
+    width = 4 if small else 64
+    model = _model("dcgan", DataSpec("images", (1, 28, 28)), reuse_fakes=True, width=width)
+    G, D = copy.deepcopy(model.G), copy.deepcopy(model.D)
+    plain = PlainLoop(G, D, int(model.config.z_dim), precision)
+
+    def genzoo(xb: torch.Tensor) -> None:
+        with autocast("cpu", precision):
+            model.step(xb)
+
+    batch = _batches(x, bs)
+    tag = "" if precision == "32" else " bf16"
+    return Pair(f"dcgan{tag}", f"plain PyTorch-GAN loop{tag}", _loop(genzoo, batch), _loop(plain.step, batch), bs)
+
+
+def time_pairs(pairs: list[Pair], steps: int, rounds: int) -> list[dict]:
+    """Median seconds per step of each side, round-robin over pairs and sides (alternating which goes first)."""
+    from threadpoolctl import threadpool_limits
+
+    times: dict[int, dict[str, list[float]]] = {id(p): {"genzoo": [], "peer": []} for p in pairs}
+    with threadpool_limits(1):
+        for p in pairs:  # warm-up: first calls pick kernels and allocate
+            p.genzoo(0, 2)
+            p.other(0, 2)
+        for r in range(rounds):
+            for p in pairs:
+                sides = [("genzoo", p.genzoo), ("peer", p.other)]
+                for side, fn in sides if r % 2 == 0 else sides[::-1]:
+                    t = time.perf_counter()
+                    fn(r * steps * p.repeat, steps * p.repeat)
+                    times[id(p)][side].append((time.perf_counter() - t) / (steps * p.repeat))
+    rows = []
+    for p in pairs:
+        g, o = (statistics.median(times[id(p)][s]) for s in ("genzoo", "peer"))
+        rows.append({"family": p.family, "peer": p.peer, "batch_size": p.batch_size,
+                     "genzoo_ms_per_step": 1e3 * g, "peer_ms_per_step": 1e3 * o, "ratio": o / g,
+                     "target": TARGETS.get(p.family, float("nan")), "rounds": rounds, "steps_per_round": steps * p.repeat})
+    return rows
+
+
+def markdown_table(rows: list[dict], command: str, meta: dict) -> str:
+    lines = [f"Command: `{command}` ({meta['threads']} thread, torch {meta['torch']}, scikit-learn "
+             f"{meta['sklearn']}, {meta['cpu']}; median of {meta['rounds']} interleaved rounds of {meta['steps']} steps, ×10 for rbm and gan2d)",
+             "", "| family | peer | batch | genzoo ms/step | peer ms/step | ratio (peer/genzoo) | target |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        lines.append(f"| {r['family']} | {r['peer']} | {r['batch_size']} | {r['genzoo_ms_per_step']:.2f} | "
+                     f"{r['peer_ms_per_step']:.2f} | **{r['ratio']:.2f}** | ≥ {r['target']:.1f} |")
+    return "\n".join(lines)
+
+
+def write_doc(path: Path, table: str) -> None:
+    """Replace the text between the throughput markers of ``path`` with ``table``."""
+    text = path.read_text()
+    if DOC_BEGIN not in text or DOC_END not in text:
+        raise GenzooError(f"{str(path)!r} has no {DOC_BEGIN} … {DOC_END} block to write the table into")
+    head, rest = text.split(DOC_BEGIN, 1)
+    path.write_text(f"{head}{DOC_BEGIN}\n{table}\n{DOC_END}{rest.split(DOC_END, 1)[1]}")
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown CPU"
+
+
+@benchmark("throughput")
+def throughput(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+    """Training throughput of the VAE, RBM, 2-D GAN and DCGAN beside a plain PyTorch loop / scikit-learn (ratios)."""
+    import sklearn
+
+    options = dict(options or {})
+    families = [f.strip() for f in str(options.pop("families", ",".join(FAMILIES))).split(",") if f.strip()]
+    bad = [f for f in families if f not in FAMILIES]
+    if bad or not families:
+        raise GenzooError(f"invalid value families={','.join(families)!r}: valid: {', '.join(FAMILIES)}")
+    small = str(options.pop("small", "false")).lower() in ("1", "true", "yes")
+    steps = int(options.pop("steps", 2 if small or quick else 20))
+    rounds = int(options.pop("rounds", 3 if quick else 7))
+    data = str(options.pop("data", "mnist"))
+    threads = int(options.pop("threads", 1))
+    doc = options.pop("doc", None)
+    if data not in ("mnist", "random"):
+        raise GenzooError(f"invalid value data={data!r}: valid: mnist, random")
+    if options:
+        raise GenzooError(f"unknown option {sorted(options)[0]!r} for throughput; valid: families, steps, rounds, data, "
+                          "small, threads, doc")
+    torch.set_num_threads(threads)
+    n = max(8, 2 * steps + 4) * (16 if small else 128)  # batches cycle: any n works
+    pairs: list[Pair] = []
+    if "vae" in families:
+        pairs.append(vae_pair(data, small, 16 if small else 100, n))
+    if "rbm" in families:
+        pairs += rbm_pairs(data, small, 16 if small else 100, n)
+    if "gan2d" in families:
+        pairs.append(gan2d_pair(small, 16 if small else 128, n))
+    if "dcgan" in families:
+        pairs.append(dcgan_pair(data, small, 16 if small else 64, n))
+        if not quick and bf16_native("cpu"):
+            pairs.append(dcgan_pair(data, small, 16 if small else 64, n, "bf16-mixed"))
+    print(f"{torch.get_num_threads()} thread(s); bf16 {'native' if bf16_native('cpu') else 'not native: not timed'}")
+    rows = time_pairs(pairs, steps, rounds)
+    for r in rows:
+        print(f"{r['family']:<9} genzoo {r['genzoo_ms_per_step']:8.2f} ms/step   {r['peer']:<48} "
+              f"{r['peer_ms_per_step']:8.2f} ms/step   ratio {r['ratio']:.2f} (target ≥ {r['target']:.1f})")
+    meta = {"threads": torch.get_num_threads(), "torch": torch.__version__, "sklearn": sklearn.__version__,
+            "cpu": _cpu_name(), "rounds": rounds, "steps": steps, "data": data, "small": small, "quick": quick}
+    write_results(out, "throughput", rows, **meta)
+    command = "genzoo bench throughput" + (" --quick" if quick else "")
+    table = markdown_table(rows, command, meta)
+    (out / "throughput.md").write_text(table + "\n")
+    if doc:
+        write_doc(Path(doc), table)
+    return out
