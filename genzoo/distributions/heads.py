@@ -50,4 +50,4 @@ def gumbel_softmax_sample(logits: Tensor, temperature: float, hard: bool = False
     if not hard:
         return y
     one_hot = F.one_hot(y.argmax(-1), y.shape[-1]).to(y.dtype)
-    return one_hot + y - y.detach()
+    return one_hot + (y - y.detach())  # exactly one-hot forward (y − y is 0 on every numeric path), ∂y backward
