@@ -382,6 +382,14 @@ def run_cell(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]
     return result
 
 
+def seed_major(todo: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cells in the order parallel workers start them: every model's first seed, then every
+    model's second, … (stable within a seed). An interrupted parallel run then holds complete
+    tables for its first seeds rather than all seeds of its first models; results do not depend on it."""
+    seeds = list(dict.fromkeys(c["seed"] for c in todo))
+    return sorted(todo, key=lambda c: seeds.index(c["seed"]))
+
+
 def _attempt(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]:
     """``run_cell`` that turns an exception into a failure record (keeps the traceback text)."""
     try:
@@ -481,7 +489,7 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
             import multiprocessing as mp
 
             with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=mp.get_context("spawn")) as pool:
-                futures = {pool.submit(_attempt, c, str(out_dir), 1): c for c in todo}
+                futures = {pool.submit(_attempt, c, str(out_dir), 1): c for c in seed_major(todo)}
                 for fut in as_completed(futures):
                     try:
                         outcome = fut.result()

@@ -19,6 +19,10 @@ With ``fid_steps=N`` it also trains genzoo's DCGAN for N steps at fp32 and at bf
 (same seed; ``fid_seeds=0,1`` for several) and reports the FID of each (500 vs 500 images,
 genzoo's MNIST features): the seed-to-seed spread at one precision is the yardstick for the
 difference between precisions.
+
+``precisions`` (default ``32,bf16-mixed``) lists the trainer precisions timed (and trained with
+``fid_steps``); ``16-mixed`` (fp16 autocast, CUDA only; variants tagged ``fp16``) can be added.
+The fp16 variants time autocast alone: no loss scaling, as genzoo's trainer does it.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ import torch.nn.functional as F
 from genzoo.bench import benchmark, write_results
 from genzoo.errors import GenzooError
 from genzoo.train.trainer import autocast
+
+#: trainer precision → the tag of its variants.
+PRECISION_TAGS = {"32": "fp32", "bf16-mixed": "bf16", "16-mixed": "fp16"}
 
 
 def matmul_peak_gflops(n: int = 2048, repeats: int = 10, device: str = "cpu", dtype: torch.dtype = torch.float32) -> float:
@@ -143,6 +150,12 @@ def dcgan_throughput(out: Path, quick: bool = False, jobs: int = 1, options: dic
     fid_steps = int(options.pop("fid_steps", 0))
     fid_seeds = [int(v) for v in options.pop("fid_seeds", "0").split(",")]
     only = options.pop("variants", "")
+    precisions = [v.strip() for v in options.pop("precisions", "32,bf16-mixed").split(",") if v.strip()]
+    bad = [v for v in precisions if v not in PRECISION_TAGS]
+    if bad or not precisions:
+        raise GenzooError(f"invalid value precisions={','.join(precisions)!r}: valid: {', '.join(PRECISION_TAGS)}")
+    if "16-mixed" in precisions and not str(device).startswith("cuda"):
+        raise GenzooError(f"invalid value precisions=16-mixed: fp16 autocast needs a CUDA device (this run is on {device}); use bf16-mixed")
     if threads > 0:
         torch.set_num_threads(threads)
     dataset = data.load(options.pop("data", "mnist"))
@@ -151,8 +164,8 @@ def dcgan_throughput(out: Path, quick: bool = False, jobs: int = 1, options: dic
     x_all = dataset.x[: max(bs * (steps + 3), bs * 8)].to(device)
 
     variants: dict[str, Callable] = {}
-    for precision in ("32", "bf16-mixed"):
-        tag = "fp32" if precision == "32" else "bf16"
+    for precision in precisions:
+        tag = PRECISION_TAGS[precision]
         variants[f"plain {tag}"] = _plain_step(dataset, device, precision, False)
         variants[f"genzoo-alg1 {tag}"] = _genzoo_step(dataset, device, precision, False, False, options)
         variants[f"genzoo {tag}"] = _genzoo_step(dataset, device, precision, True, False, options)
@@ -194,21 +207,23 @@ def dcgan_throughput(out: Path, quick: bool = False, jobs: int = 1, options: dic
               f"{row['gflop_per_step']:.2f} GFLOP/step  ×{row['ratio_to_plain_fp32']:.2f} vs plain fp32  "
               f"(±{50 * row['spread']:.0f} % over {rounds} rounds)")
     meta = {"device": device, "threads": torch.get_num_threads(), "torch": torch.__version__, "batch_size": bs,
+            "precisions": precisions,
             "steps_per_round": steps, "rounds": rounds, "matmul_peak_gflops_fp32": peak32,
             "matmul_peak_gflops_bf16": peak16, "data": dataset.name}
     if fid_steps:
-        meta["fid"] = {seed: _fid_after(fid_steps, bs, device, out, seed) for seed in fid_seeds}
+        meta["fid"] = {seed: _fid_after(fid_steps, bs, device, out, seed, precisions) for seed in fid_seeds}
     write_results(out, "throughput", rows, **meta)
     (out / "throughput_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     return out
 
 
-def _fid_after(steps: int, batch_size: int, device: str, out: Path, seed: int = 0) -> dict[str, dict[str, float]]:
+def _fid_after(steps: int, batch_size: int, device: str, out: Path, seed: int = 0,
+               precisions: list[str] | None = None) -> dict[str, dict[str, float]]:
     """Train genzoo's DCGAN on MNIST for ``steps`` at each precision (same seed); FID on 500 vs 500."""
     from genzoo import run
 
     result = {}
-    for precision in ("32", "bf16-mixed"):
+    for precision in precisions or ["32", "bf16-mixed"]:
         sets = [f"steps={steps}", f"seed={seed}", f"batch_size={batch_size}", f"precision={precision}", f"device={device}",
                 "sample_every=0", "progress=false", f"log_every={min(100, steps)}", f"checkpoint_every={steps}"]
         t = time.perf_counter()

@@ -34,7 +34,11 @@ G_B(G_A(u)), v, G_B(v), G_A(G_B(v))) and ``cvae_gan_seed<s>.png`` (row 0: test i
 same images transferred to class (c + k) mod 10), and the training runs under ``runs/``.
 
 ``--quick`` shortens training (and deviates from the papers' optimiser for DualGAN, see
-:data:`DEFAULTS`) so the whole benchmark runs in a few CPU minutes on one thread.
+:data:`DEFAULTS`) so the whole benchmark runs in a few CPU minutes on one thread. ``device``
+(``auto``: CUDA when available; ``cpu``, ``cuda``, ``cuda:N``) is where the models train; the
+scores are computed on the CPU. ``only=dualgan`` or ``only=cvae-gan`` runs one half. The table is
+rewritten after every trained model (``complete: false`` until the end), so an interrupted run
+keeps the models it finished.
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "cvae_steps": ("3000", "300"),
     "cvae_sets": ("width=32,z_dim=32", "width=16,z_dim=32,lr=1e-3"),
     "cvae_batch": ("64", "64"),
+    "device": ("auto", "auto"),
 }
 
 
@@ -82,14 +87,14 @@ def _digits(images: Tensor) -> Tensor:
     return classify(images.clamp(0, 1))[:, 0].argmax(-1)
 
 
-def _train(model: str, data: str, sets: list[str], out: Path, name: str) -> tuple[Model, dict[str, float]]:
+def _train(model: str, data: str, sets: list[str], out: Path, name: str, device: str = "auto") -> tuple[Model, dict[str, float]]:
     from genzoo import run
 
     runs = out / "runs"
     if (runs / name).exists():
         shutil.rmtree(runs / name)
     config = run.resolve(model, data, sets=sets + ["train.threads=1", "train.progress=false", "train.sample_every=0",
-                                                   "train.n_eval=500"])
+                                                   "train.n_eval=500", f"train.device={device}"])
     run_dir, metrics = run.train(config, runs, name)
     loaded, _ = run.load(run_dir)
     return loaded, metrics
@@ -129,12 +134,13 @@ def _translation_scores(pair: str, maps: dict[str, Any], u: Tensor, du: Tensor, 
     return row
 
 
-def _dualgan_cells(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
+def _dualgan_cells(out: Path, opts: dict[str, str], rows: list[dict[str, Any]] | None = None,
+                   save: Any = None) -> list[dict[str, Any]]:
     from genzoo import data
     from genzoo.data.two_domain import to_domain
     from genzoo.viz.images import save_image_grid
 
-    rows: list[dict[str, Any]] = []
+    rows = [] if rows is None else rows
     n_test = int(opts["n_test"])
     for pair in opts["pairs"].split(","):
         ds = data.load("two_domain_mnist", pair=pair, n=int(opts["n"]))
@@ -150,7 +156,7 @@ def _dualgan_cells(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
             t0 = time.perf_counter()
             sets = _sets(opts["dualgan_sets"]) + [f"data.pair={pair}", f"data.n={opts['n']}", f"train.seed={seed}",
                                                   f"train.steps={opts['dualgan_steps']}", f"train.batch_size={opts['dualgan_batch']}"]
-            model, _ = _train("dualgan", "two_domain_mnist", sets, out, f"dualgan_{pair}_seed{seed}")
+            model, _ = _train("dualgan", "two_domain_mnist", sets, out, f"dualgan_{pair}_seed{seed}", opts["device"])
             maps = {d: (lambda t, d=d: translate(model, t, d).cpu()) for d in ("a2b", "b2a")}
             row = {"method": "dualgan", "pair": pair, "seed": seed, "domain_classifier_acc": domain_acc,
                    **_translation_scores(pair, maps, u, du, v, dv, domain_clf),
@@ -160,6 +166,8 @@ def _dualgan_cells(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
             grid = torch.cat([u[:k], maps["a2b"](u[:k]), maps["b2a"](maps["a2b"](u[:k])),
                               v[:k], maps["b2a"](v[:k]), maps["a2b"](maps["b2a"](v[:k]))])
             save_image_grid(grid, out / f"dualgan_{pair}_seed{seed}.png", nrow=k)
+            if save is not None:
+                save(rows)
     return rows
 
 
@@ -184,13 +192,14 @@ def _pearson(a: Tensor, b: Tensor) -> float:
     return float(np.corrcoef(a.numpy(), b.numpy())[0, 1])
 
 
-def _cvae_cells(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
+def _cvae_cells(out: Path, opts: dict[str, str], rows: list[dict[str, Any]] | None = None,
+                save: Any = None) -> list[dict[str, Any]]:
     from genzoo import data
     from genzoo.metrics.features import embed
     from genzoo.metrics.image import fid
     from genzoo.viz.images import save_image_grid
 
-    rows: list[dict[str, Any]] = []
+    rows = [] if rows is None else rows
     n_test = int(opts["n_test"])
     ds = data.load("mnist", n=int(opts["n"]))
     x, c = ds.test_x[:n_test], ds.test_y[:n_test]
@@ -201,7 +210,7 @@ def _cvae_cells(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
         t0 = time.perf_counter()
         sets = _sets(opts["cvae_sets"]) + [f"data.n={opts['n']}", f"train.seed={seed}", f"train.steps={opts['cvae_steps']}",
                                            f"train.batch_size={opts['cvae_batch']}"]
-        model, _ = _train("cvae-gan", "mnist", sets, out, f"cvae_gan_seed{seed}")
+        model, _ = _train("cvae-gan", "mnist", sets, out, f"cvae_gan_seed{seed}", opts["device"])
         g = torch.Generator().manual_seed(seed)
         c_new = (c + torch.randint(1, 10, c.shape, generator=g)) % 10
         torch.manual_seed(seed)
@@ -221,6 +230,8 @@ def _cvae_cells(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
         k = 10
         grid = [x[:k]] + [model.transfer(x[:k], c[:k], (c[:k] + j) % 10).cpu() for j in range(1, 10)]
         save_image_grid(torch.cat(grid), out / f"cvae_gan_seed{seed}.png", nrow=k)
+        if save is not None:
+            save(rows)
     return rows
 
 
@@ -250,13 +261,17 @@ def translation_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, 
     torch.set_num_threads(1)
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
+
+    def save(rows: list[dict[str, Any]], complete: bool = False) -> None:
+        write_results(out, "translation", rows, protocol=opts, quick=quick, complete=complete,
+                      seconds=time.perf_counter() - t0, torch=torch.__version__)
+        (out / "summary.md").write_text(_summary(rows))
+
     if "dualgan" in only:
-        rows += _dualgan_cells(out, opts)
+        _dualgan_cells(out, opts, rows, save)
     if "cvae-gan" in only:
-        rows += _cvae_cells(out, opts)
-    write_results(out, "translation", rows, protocol=opts, quick=quick, seconds=time.perf_counter() - t0,
-                  torch=torch.__version__)
-    (out / "summary.md").write_text(_summary(rows))
+        _cvae_cells(out, opts, rows, save)
+    save(rows, complete=True)
     print(_summary(rows))
     print(f"translation: {time.perf_counter() - t0:.0f} s; results in {out}")
     return out

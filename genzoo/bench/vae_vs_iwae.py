@@ -11,8 +11,12 @@ on the first ``n_test`` test images, a stochastic lower bound, reported with the
 units (Burda et al.'s A_u > 10⁻²) and the spread over seeds. Null baseline: independent Bernoulli
 pixels at the training marginals (an exact log-likelihood).
 
+Options besides the budget: ``ks`` (the k of the trained bounds, default ``1,5,50``; k = 1 is the
+``vae`` model) and ``device`` (``auto``: CUDA when available; ``cpu``, ``cuda``, ``cuda:N``).
+
 Burda et al.'s Table 1 is not copied here: compare only at the paper's training budget.
-Outputs: ``vae_vs_iwae.csv/json``.
+Outputs: ``vae_vs_iwae.csv/json``, rewritten after every trained model (``complete: false`` until
+the last), so an interrupted run keeps the models it finished.
 """
 
 from __future__ import annotations
@@ -34,6 +38,8 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "n_test": ("10000", "500"),
     "batch_size": ("20", "20"),
     "lr": ("0.001", "0.001"),
+    "ks": ("1,5,50", "1,5,50"),
+    "device": ("auto", "auto"),
 }
 
 
@@ -41,23 +47,42 @@ DEFAULTS: dict[str, tuple[str, str]] = {
 def vae_vs_iwae(out: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
     """Claim 12: VAE vs IWAE (k = 5, 50) on binarised MNIST, test log-likelihood by L_K, ≥ 3 seeds."""
     from genzoo import data
+    from genzoo.errors import GenzooError
     from genzoo.metrics.likelihood import iw_log_likelihood
     from genzoo.metrics.vae import active_units
     from genzoo.models import DataSpec
+    from genzoo.train.trainer import resolve_device
 
     opts = resolve_options(DEFAULTS, quick, options)
+    device = resolve_device(opts["device"])
+    try:
+        ks = [int(v) for v in opts["ks"].split(",") if v.strip()]
+    except ValueError:
+        raise GenzooError(f"invalid value ks={opts['ks']!r}: expected comma-separated integers like 1,5,50") from None
+    if not ks or min(ks) < 1:
+        raise GenzooError(f"invalid value ks={opts['ks']!r}: every k must be ≥ 1")
+    variants = [("vae", 1) if k == 1 else ("iwae", k) for k in ks]
     start = time.perf_counter()
     ds = data.load("binarized_mnist", seed=0)
-    test = ds.test_x[: int(opts["n_test"])]
+    test = ds.test_x[: int(opts["n_test"])].to(device)
+    train_x = ds.x.to(device)
     spec = DataSpec.of(ds)
     rows: list[dict[str, Any]] = []
-    for name, k in (("vae", 1), ("iwae", 5), ("iwae", 50)):
+
+    def save(rows: list[dict[str, Any]], complete: bool) -> None:
+        _save(out, ds, test, variants, rows, options=opts, quick=quick, complete=complete,
+              binarisation="static (stochastic, seed 0)", seconds=time.perf_counter() - start)
+
+    for name, k in variants:
         for seed in range(int(opts["seeds"])):
             torch.manual_seed(seed)
             extra = {"k": k} if name == "iwae" else {}
             model = new_model(name, spec, arch="mlp", hidden=200, depth=2, activation="tanh", latent_dim=50, lr=float(opts["lr"]), **extra)
+            model.to(device)
             t = time.perf_counter()
-            fit(model, ds.x, int(opts["steps"]), batch=int(opts["batch_size"]), seed=seed)
+            fit(model, train_x, int(opts["steps"]), batch=int(opts["batch_size"]), seed=seed)
+            if device.type == "cuda":
+                torch.cuda.synchronize(device)
             train_s = time.perf_counter() - t
             model.eval()
             torch.manual_seed(1000 + seed)
@@ -67,16 +92,26 @@ def vae_vs_iwae(out: Path, quick: bool = False, jobs: int = 1, options: dict[str
             au, _ = active_units(model, test)
             rows.append({"model": name, "k_train": k, "seed": seed, "log_likelihood_iw": float(ll.mean()),
                          "iw_se": float(ll.std() / len(ll) ** 0.5), "eval_k": int(opts["eval_k"]), "elbo": float(elbo.mean()),
-                         "active_units": au, "train_seconds": train_s})
+                         "active_units": au, "train_seconds": train_s, "steps": int(opts["steps"]),
+                         "epochs": int(opts["steps"]) * int(opts["batch_size"]) / len(ds.x), "device": str(device)})
+            save(rows, complete=False)
+    save(rows, complete=True)
+    return out
+
+
+def _save(out: Path, ds: Any, test: torch.Tensor, variants: list[tuple[str, int]], rows: list[dict[str, Any]], **meta: Any) -> None:
+    """The table: the rows so far, a mean row per variant with finished seeds, the null baseline."""
     summary = []
-    for name, k in (("vae", 1), ("iwae", 5), ("iwae", 50)):
-        vals = [r["log_likelihood_iw"] for r in rows if r["model"] == name and r["k_train"] == k]
+    for name, k in variants:
+        done = [r for r in rows if r["model"] == name and r["k_train"] == k]
+        if not done:
+            continue
+        vals = [r["log_likelihood_iw"] for r in done]
         summary.append({"model": f"{name} k={k}", "seed": "mean", "log_likelihood_iw": statistics.mean(vals),
                         "iw_sd_over_seeds": statistics.stdev(vals) if len(vals) > 1 else 0.0,
-                        "active_units": statistics.mean(r["active_units"] for r in rows if r["model"] == name and r["k_train"] == k)})
+                        "active_units": statistics.mean(r["active_units"] for r in done)})
+    test = test.cpu()
     p = ds.x.mean(0).clamp(1e-4, 1 - 1e-4)
     null = float((test * p.log() + (1 - test) * (1 - p).log()).flatten(1).sum(1).mean())
     summary.append({"model": "null: independent pixels (exact)", "seed": "-", "log_likelihood_iw": null})
-    write_results(out, "vae_vs_iwae", rows + summary, options=opts, quick=quick, binarisation="static (stochastic, seed 0)",
-                  seconds=time.perf_counter() - start)
-    return out
+    write_results(out, "vae_vs_iwae", rows + summary, **meta)
