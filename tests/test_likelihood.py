@@ -11,6 +11,7 @@ from torch.distributions import Independent, MultivariateNormal, Normal
 from genzoo import data
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluate import evaluate
+from genzoo.bench.eval_reference import plain_iw_log_likelihood
 from genzoo.metrics.likelihood import iw_log_likelihood, likelihood_metrics
 
 
@@ -162,3 +163,30 @@ def test_evaluate_reports_the_exact_test_log_likelihood():
     assert out["modes"] == 8 and "elbo" not in out
     # the exact density of a ring with std 0.01: ≈ −log(8 ... ) per point — far above a broad Gaussian's
     assert out["log_likelihood"] > 2.0
+
+
+# ---- the chunked computation against the plain one ------------------------------------------------
+
+
+@torch.no_grad()
+@pytest.mark.parametrize("memory", [None, 1, 200_000])
+def test_sub_chunked_iw_equals_the_plain_computation_bit_for_bit(memory):
+    # the same draws in the same order, log weights row by row into one buffer: torch.equal, not approx
+    from genzoo.models import MODELS, DataSpec
+
+    V = MODELS.get("vae")
+    torch.manual_seed(0)
+    model = V(V.Config(arch="mlp", latent_dim=8, hidden=64, observation="bernoulli"), DataSpec("images", (64,), 0)).eval()
+    x = (torch.rand(40, 64) < 0.3).float()
+    for k in (1, 37, 300):  # one sample, one partial chunk, a full chunk plus a partial one
+        torch.manual_seed(k)
+        plain = plain_iw_log_likelihood(model, x, k)
+        torch.manual_seed(k)
+        fast = iw_log_likelihood(model, x, k, memory=memory)
+        assert torch.equal(fast, plain), (k, memory)
+
+
+def test_available_memory_reads_meminfo():
+    from genzoo.metrics.likelihood import available_memory
+
+    assert available_memory() > 2**20

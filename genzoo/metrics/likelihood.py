@@ -44,6 +44,7 @@ __all__ = [
     "has_bound",
     "has_iw",
     "iw_log_likelihood",
+    "available_memory",
     "likelihood_metrics",
 ]
 
@@ -80,25 +81,102 @@ def has_iw(model: Any) -> bool:
     return callable(getattr(model, "proposal", None)) or callable(getattr(model, "encode", None))
 
 
-def iw_log_likelihood(model: Any, x: Tensor, k: int = IW_K, chunk: int = 256) -> Tensor:
+#: Share of the free memory one importance-weighting call may fill with log_joint's intermediates.
+MEMORY_FRACTION: float = 0.25
+#: Bytes of intermediates per sub-chunk aimed at for speed: a few tens of MB stay in the allocator's
+#: reuse range and out of page-fault churn, where 256 samples × 500 MNIST images (≈ 400 MB per
+#: tensor) were 1.65–1.72× slower than sub-chunks of 16 (docs/speed.md).
+SPEED_BYTES: int = 64 * 2**20
+
+
+def available_memory(device: torch.device | str = "cpu") -> int:
+    """Free memory in bytes: CUDA's free memory for a CUDA device, else MemAvailable of /proc/meminfo (1 GiB if unreadable)."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024  # the kernel reports kB
+    except OSError:
+        pass
+    return 2**30  # no /proc (not Linux): a modest budget rather than none
+
+
+def _leaf_output_bytes(model: Any, fn) -> tuple[Tensor, int]:
+    """(fn(), the bytes of every leaf submodule's output during it): what one call's intermediates can occupy.
+
+    Summing every output over-counts (without autograd most are freed as soon as the next layer
+    has run), which is the safe side for a memory budget.
+    """
+    total = 0
+
+    def hook(_module, _inputs, output) -> None:
+        nonlocal total
+        for t in output if isinstance(output, (tuple, list)) else (output,):
+            if isinstance(t, Tensor):
+                total += t.numel() * t.element_size()
+
+    modules = [m for m in model.modules() if next(m.children(), None) is None] if isinstance(model, torch.nn.Module) else []
+    handles = [m.register_forward_hook(hook) for m in modules]
+    try:
+        out = fn()
+    finally:
+        for h in handles:
+            h.remove()
+    return out, total
+
+
+def iw_log_likelihood(model: Any, x: Tensor, k: int = IW_K, chunk: int = 256, memory: int | None = None) -> Tensor:
     """L_K(x) = logsumexp_k [log p(x, z_k) − log q(z_k|x)] − log K per example → (N,).
 
-    The K samples are drawn in chunks of ``chunk`` and the chunk-wise logsumexps combined
-    (exact, memory O(chunk·N)); randomness comes from torch's global generator.
+    The K samples are drawn in chunks of ``chunk`` (randomness from torch's global generator, so
+    the draws — and hence the values for a seed — do not depend on how the work is split below)
+    and the chunk-wise logsumexps combined exactly. Within a chunk, ``log_joint`` runs on
+    sub-chunks of samples sized to ``memory`` bytes (default: ``MEMORY_FRACTION`` of the free
+    memory, at most ``SPEED_BYTES``), the per-sample size measured on the first sample; the log
+    weights fill one (chunk, N) buffer, so the result equals the unsplit computation's whenever
+    the model computes each sample's row independently of the batch it sits in (genzoo's MLP
+    VAEs do, bit for bit; tests/test_likelihood.py checks it).
     """
     if not has_iw(model):
         raise GenzooError(f"{type(model).__name__} cannot be importance-weighted: it needs log_joint(x, z) and proposal(x) (see genzoo.metrics.likelihood)")
     if k < 1:
         raise GenzooError(f"invalid value k={k}: must be >= 1")
+    if chunk < 1:
+        raise GenzooError(f"invalid value chunk={chunk}: must be >= 1")
     q = _proposal(model, x)
+    n = x.shape[0]
+    budget = memory if memory is not None else min(SPEED_BYTES, int(MEMORY_FRACTION * available_memory(x.device)))
+    sub = 0  # samples per log_joint call; set from the first sample's measured size
     parts = []
     for start in range(0, k, chunk):
-        z = q.sample((min(chunk, k - start),))
-        log_w = model.log_joint(x, z) - q.log_prob(z)
-        if log_w.shape != (z.shape[0], x.shape[0]):
-            raise GenzooError(f"log_joint(x, z) − log q(z|x) must have shape (K, N) = {(z.shape[0], x.shape[0])}, got {tuple(log_w.shape)}")
+        z = q.sample((min(chunk, k - start),))  # the same draws, in the same order, as one call per chunk always made
+        log_w: Tensor | None = None
+        i = 0
+        while i < z.shape[0]:
+            if sub == 0:
+                row, per_sample = _leaf_output_bytes(model, lambda: _log_weights(model, q, x, z[:1]))
+                # besides the modules' outputs: log q, the difference, and x-sized terms of log p(x|z)
+                per_sample += 4 * x.numel() * x.element_size()
+                sub = max(1, min(chunk, budget // max(per_sample, 1)))
+            else:
+                row = _log_weights(model, q, x, z[i : i + sub])
+            if log_w is None:
+                log_w = row.new_empty((z.shape[0], n))
+            log_w[i : i + row.shape[0]] = row
+            i += row.shape[0]
         parts.append(torch.logsumexp(log_w, 0))
     return torch.logsumexp(torch.stack(parts), 0) - math.log(k)
+
+
+def _log_weights(model: Any, q: torch.distributions.Distribution, x: Tensor, z: Tensor) -> Tensor:
+    """log p(x, z) − log q(z|x) for samples z (c, N, *E) → (c, N), shape-checked."""
+    log_w = model.log_joint(x, z) - q.log_prob(z)
+    if log_w.shape != (z.shape[0], x.shape[0]):
+        raise GenzooError(f"log_joint(x, z) − log q(z|x) must have shape (K, N) = {(z.shape[0], x.shape[0])}, got {tuple(log_w.shape)}")
+    return log_w
 
 
 def _batched(fn, x: Tensor, batch: int) -> Tensor:
