@@ -9,9 +9,12 @@ AIS, :mod:`genzoo.sampling.ais`), on held-out data (the same draw as the exact l
   ``log_likelihood_ais_low`` / ``_high`` — the log-likelihood at log(Ẑ ± 3 se(Ẑ)), S&M's ±3σ.
 * ``log_likelihood_conservative`` — mean of −F(v) − log Ẑ_rev with Ẑ_rev from reverse AIS
   (models with ``reverse_ais``), which overestimates log Z on average when its starting samples
-  are exact, so the true value is bracketed. ``conservative_exact_start`` = 1 when the start
-  samples were exact (hidden layer enumerated), 0 when they came from long Gibbs chains (then
-  the bracket holds only as far as those chains mixed).
+  are exact. The true log-likelihood is therefore bracketed by the two only in expectation
+  (E[``log_likelihood_conservative``] ≤ true ≤ E[``log_likelihood_ais``]): both are stochastic
+  bounds, and a single evaluation can put both on the same side of the true value.
+  ``conservative_exact_start`` = 1 when the start samples were exact (hidden layer enumerated),
+  0 when they came from long Gibbs chains (then even the bracket in expectation holds only as
+  far as those chains mixed).
 * ``log_likelihood_certain_upper`` (Bernoulli visibles) — a deterministic upper bound: Z is at
   least the sum of e^{−F(v)} over the distinct evaluated examples, so the mean log-likelihood is at
   most mean(−F) − logsumexp(−F); an AIS estimate above it is certainly wrong.

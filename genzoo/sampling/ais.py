@@ -26,8 +26,10 @@ to overstate test log-likelihoods log p(v) = −F(v) − log Z.
 
 The conservative counterpart is reverse AIS: start from exact samples of the RBM and anneal
 back to p_A; the weights then have E[w] = Z_A / Z_B, giving log Ẑ_rev = log Z_A − log mean w
-with E[log Ẑ_rev] ≥ log Z_B — an estimate from the other side, so the true log-likelihood is
-bracketed (Burda, Grosse & Salakhutdinov 2015 discuss this pair). Averaging log w instead of w
+with E[log Ẑ_rev] ≥ log Z_B — an estimate from the other side. The pair brackets log Z only in
+expectation, E[log Ẑ] ≤ log Z_B ≤ E[log Ẑ_rev]: both are stochastic bounds, and one pair of runs can
+land with both values on the same side of the true log Z (Burda, Grosse & Salakhutdinov 2015
+discuss this pair). Averaging log w instead of w
 gives bounds that hold run by run in expectation and concentrate over runs (Grosse, Ghahramani &
 Adams 2015, "sandwiching"): log Z_A + mean log w ≤ log Z (forward) and log Z_A − mean log w_rev ≥
 log Z (reverse), each in expectation; :class:`AISResult` carries it as ``log_z_bound``. The guarantee needs exact
@@ -38,11 +40,20 @@ then holds only as far as those chains have mixed (the callers say so).
 Defaults are S&M's: β spaced uniformly by 1e-3 on [0, 0.5], 1e-4 on [0.5, 0.9] and 1e-5 on
 [0.9, 1] (14 500 intermediate distributions) and 100 runs. Log weights are accumulated in
 float64; the matrix products stay in the model's dtype.
+
+Cost: the loop converts nothing per β (the parameters are cast once, in :class:`RBMPath`) and,
+for Bernoulli visibles, draws the uniforms of ``BLOCK_BETAS`` transitions at once — the same
+numbers in the same order as one draw per step, so a seed gives bit-identical weights to the
+plain per-step loop (tests/test_ais.py keeps that loop as the reference). That buys 1.16× on one
+thread (docs/speed.md): the two matrix products and the uniforms themselves are ≈ 85 % of the
+loop, and cutting either (sparse products of the binary states, a faster generator) would change
+the values for a seed.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
@@ -57,6 +68,9 @@ from genzoo.sampling import register_sampler
 SM2008_SEGMENTS = ((0.0, 0.5, 500), (0.5, 0.9, 4000), (0.9, 1.0, 10000))
 SM2008_BETAS = sum(n for _, _, n in SM2008_SEGMENTS)  # 14 500
 SM2008_RUNS = 100
+#: Transitions whose uniforms are drawn in one call (Bernoulli visibles): runs × (H + D) floats each,
+#: so 16 × 100 × (500 + 784) float32 ≈ 8 MB for S&M's MNIST RBM.
+BLOCK_BETAS = 16
 
 
 def sm2008_betas(n: int = SM2008_BETAS, dtype: torch.dtype = torch.float64) -> Tensor:
@@ -134,19 +148,29 @@ class RBMPath:
             self.mu_base = base_mean.detach().to(torch.float64)
             self.s_base = base_std.detach().to(torch.float64).clamp_min(1e-6)
             self.log_z_base = float((torch.log(self.s_base) + 0.5 * math.log(2 * math.pi)).sum()) + self.H * math.log(2.0)
+        # casts made once here, not at every β: the loop's per-step conversions were ≈ 6 % of its time
+        dtype = self.W.dtype
+        self._a64 = self.a.to(torch.float64)
+        self._s64 = self.sigma.to(torch.float64)
+        self._unit_sigma = bool((self.sigma == 1).all())  # v / 1 is exact: skip the division (Bernoulli visibles)
+        if visible == "bernoulli":
+            self._a_base_dt = self.a_base.to(dtype=dtype, device=self.W.device)
+        else:
+            self._mu_dt = self.mu_base.to(dtype=dtype, device=self.W.device)
+            self._s_dt = self.s_base.to(dtype=dtype, device=self.W.device)
 
     # ---- pieces of log f_β(v) ------------------------------------------------------------------
     def _x(self, v: Tensor) -> Tensor:
-        return self.b + (v / self.sigma) @ self.W
+        # b + v @ W, not addmm: addmm rounds differently, and the values must match the plain loop's
+        return self.b + (v if self._unit_sigma else v / self.sigma) @ self.W
 
     def _visible_terms(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """(log f_A(v) without the hidden 2^H, visible part of −E_B(v, ·)) in float64."""
         v64 = v.to(torch.float64)
         if self.visible == "bernoulli":
-            return v64 @ self.a_base, v64 @ self.a.to(torch.float64)
-        s64 = self.sigma.to(torch.float64)
+            return v64 @ self.a_base, v64 @ self._a64
         base = -(((v64 - self.mu_base) / self.s_base) ** 2).sum(-1) / 2
-        return base, -(((v64 - self.a.to(torch.float64)) / s64) ** 2).sum(-1) / 2
+        return base, -(((v64 - self._a64) / self._s64) ** 2).sum(-1) / 2
 
     def log_f(self, v: Tensor, beta: float) -> Tensor:
         """log f_β(v) (float64, shape (N,))."""
@@ -160,7 +184,9 @@ class RBMPath:
         # softplus(βx + δx) − softplus(βx) = log1p(σ(βx)·expm1(δx)): no cancellation, so the model's
         # dtype suffices for each (tiny) term; the sum over units and steps is float64
         hidden = torch.log1p(torch.sigmoid(beta_from * x) * torch.expm1((beta_to - beta_from) * x))
-        return (beta_to - beta_from) * (target - base) + hidden.to(torch.float64).sum(-1)
+        # out-of-place unary ops on purpose: torch's in-place sigmoid_/expm1_/log1p_ measured ≈ 10 %
+        # slower here; the float64 sum reads the float32 terms directly (no converted copy)
+        return (beta_to - beta_from) * (target - base) + hidden.sum(-1, dtype=torch.float64)
 
     # ---- sampling -------------------------------------------------------------------------------
     def base_sample(self, n: int) -> Tensor:
@@ -171,20 +197,45 @@ class RBMPath:
         noise = torch.randn(n, self.mu_base.shape[0], dtype=dtype, device=device)
         return (self.mu_base.to(dtype) + self.s_base.to(dtype) * noise)
 
-    def transition(self, v: Tensor, beta: float, x: Tensor | None = None) -> Tensor:
-        """One block-Gibbs step leaving p_β invariant: h ~ σ(β x(v)), then v ~ p_β(v | h)."""
+    def transition(self, v: Tensor, beta: float, x: Tensor | None = None, uniforms: Tensor | None = None) -> Tensor:
+        """One block-Gibbs step leaving p_β invariant: h ~ σ(β x(v)), then v ~ p_β(v | h).
+
+        ``uniforms`` (Bernoulli visibles): the step's runs·(H + D) uniforms, h's first, as
+        ``rand_like(p_h)`` then ``rand_like(p_v)`` would draw them; drawn here when None.
+        """
         x = self._x(v) if x is None else x
+        n = v.shape[0]
         p_h = torch.sigmoid(beta * x)
-        h = (torch.rand_like(p_h) < p_h).to(v.dtype)
+        u_h = torch.rand_like(p_h) if uniforms is None else uniforms[: n * self.H].view(n, self.H)
+        h = torch.lt(u_h, p_h).to(v.dtype)
         drive = h @ self.W.T  # Σ_j W_ij h_j
         if self.visible == "bernoulli":
-            a_base = self.a_base.to(v.dtype)
-            p_v = torch.sigmoid((1 - beta) * a_base + beta * (self.a + drive))
-            return (torch.rand_like(p_v) < p_v).to(v.dtype)
-        mu, s = self.mu_base.to(v.dtype), self.s_base.to(v.dtype)
+            p_v = torch.sigmoid((1 - beta) * self._a_base_dt + beta * (self.a + drive))
+            u_v = torch.rand_like(p_v) if uniforms is None else uniforms[n * self.H :].view(n, -1)
+            return torch.lt(u_v, p_v).to(v.dtype)
+        mu, s = self._mu_dt, self._s_dt
         precision = (1 - beta) / s**2 + beta / self.sigma**2
         mean = ((1 - beta) * mu / s**2 + beta * self.a / self.sigma**2 + beta * drive / self.sigma) / precision
         return mean + torch.randn_like(mean) / precision.sqrt()
+
+    def uniform_blocks(self, runs: int, steps: int, block: int | None = None) -> Iterator[Tensor | None]:
+        """Per transition, its uniforms (runs·(H + D),) drawn ``block`` transitions at a time; None for Gaussian visibles.
+
+        uniform_ consumes the generator element by element in order, so one (block, runs·(H + D))
+        draw yields exactly the numbers of ``block`` steps each drawing h's and then v's. Gaussian
+        visibles interleave normals (drawn and transformed in blocks of 16 by torch) with h's
+        uniforms, which a bulk draw cannot reproduce: they keep per-step draws. So do CUDA tensors,
+        whose Philox offsets advance per call, not per number.
+        """
+        if self.visible != "bernoulli" or self.W.device.type != "cpu":
+            for _ in range(steps):
+                yield None
+            return
+        block = block or BLOCK_BETAS
+        width = runs * (self.H + self.W.shape[0])
+        for start in range(0, steps, block):
+            u = torch.rand(min(block, steps - start), width, dtype=self.W.dtype, device=self.W.device)
+            yield from u
 
     def _log_p_hidden(self, H: Tensor) -> Tensor:
         """−F(h) + const for hidden states H (m, H), float64: the RBM's marginal over h."""
@@ -247,11 +298,12 @@ class AnnealedImportanceSampling:
         betas = self.schedule.tolist()
         v = path.base_sample(self.runs)
         log_w = torch.zeros(self.runs, dtype=torch.float64, device=v.device)
+        noise = path.uniform_blocks(self.runs, len(betas) - 2)  # exactly the transitions' draws: no more
         for k in range(1, len(betas)):
             x = path._x(v)
             log_w += path.log_ratio(v, betas[k - 1], betas[k], x)
             if k < len(betas) - 1:
-                v = path.transition(v, betas[k], x)
+                v = path.transition(v, betas[k], x, next(noise))
         return _summarise(log_w.cpu(), path.log_z_base, len(betas) - 1, reverse=False)
 
     @torch.no_grad()
@@ -260,9 +312,10 @@ class AnnealedImportanceSampling:
         betas = self.schedule.tolist()
         v = samples.to(path.W)
         log_w = torch.zeros(v.shape[0], dtype=torch.float64, device=v.device)
+        noise = path.uniform_blocks(v.shape[0], len(betas) - 2)
         for k in range(len(betas) - 1, 0, -1):
             x = path._x(v)
             log_w += path.log_ratio(v, betas[k], betas[k - 1], x)
             if k > 1:
-                v = path.transition(v, betas[k - 1], x)
+                v = path.transition(v, betas[k - 1], x, next(noise))
         return _summarise(log_w.cpu(), path.log_z_base, len(betas) - 1, reverse=True)
