@@ -135,3 +135,19 @@ def test_evaluation_group_applies_to_encoders_on_data_with_factors():
     assert set(scores) == {"beta_vae", "factor_vae", "mig", "dci_disentanglement", "dci_completeness",
                            "dci_informativeness", "sap"}
     assert all(-1.0 <= v <= 1.0 for v in scores.values())
+
+
+def test_codes_of_factors_equals_rendering_and_encoding_every_row():
+    # the plain computation, codes_of(encoder, observations(f)), against the deduplicated one: equal arrays
+    from genzoo.metrics.disentanglement import codes_of, codes_of_factors
+
+    rng = np.random.default_rng(0)
+    f1, f2 = GT.sample_factors(700, rng), GT.sample_factors(300, rng)  # 120 grid points: many repeats
+    net = torch.nn.Sequential(torch.nn.Linear(3, 16), torch.nn.Tanh(), torch.nn.Linear(16, 4))
+    for enc in (net, perfect):
+        z1, z2 = codes_of_factors(enc, GT, f1, f2)
+        assert np.array_equal(z1, codes_of(enc, GT.observations(f1))) and np.array_equal(z2, codes_of(enc, GT.observations(f2)))
+    # a random encoder is called per row as before: its draws (and so its codes) are unchanged
+    z1, z2 = codes_of_factors(Noise(), GT, f1, f2)
+    plain = Noise()
+    assert np.array_equal(z1, codes_of(plain, GT.observations(f1))) and np.array_equal(z2, codes_of(plain, GT.observations(f2)))
