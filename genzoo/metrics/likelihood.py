@@ -85,7 +85,7 @@ def has_iw(model: Any) -> bool:
 MEMORY_FRACTION: float = 0.25
 #: Bytes of intermediates per sub-chunk aimed at for speed: a few tens of MB stay in the allocator's
 #: reuse range and out of page-fault churn, where 256 samples × 500 MNIST images (≈ 400 MB per
-#: tensor) were 1.65–1.72× slower than sub-chunks of 16 (docs/speed.md).
+#: tensor) ran 1.56× slower than these sub-chunks (docs/speed.md).
 SPEED_BYTES: int = 64 * 2**20
 
 
