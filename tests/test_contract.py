@@ -135,3 +135,19 @@ def test_resume_is_bit_identical(name, kind, tmp_path):
     assert straight["step"] == resumed["step"] == STEPS
     for key, tensor in straight["model"].items():
         assert torch.equal(tensor, resumed["model"][key]), f"{name}: {key} differs after resume"
+
+
+@pytest.mark.parametrize("name,kind", CASES, ids=[f"{n}-{k}" for n, k in CASES])
+def test_every_model_trains_under_bf16_mixed(name, kind, tmp_path):
+    """precision=auto picks bf16-mixed on GPUs and AMX CPUs, so every model's step must run under
+    autocast on any machine — found on an AMX host, where the RBM's float32 ``out=`` gradient
+    buffer met a bf16 product. Parameters keep their dtype and stay finite."""
+    model, dataset = build_model(name, kind)
+    before = {k: v.dtype for k, v in model.state_dict().items()}
+    config = run.resolve(name, "ring8", sets=sets_for(MODELS.get(name), 2) + ["train.precision=bf16-mixed"])["train"]
+    y = dataset.y if model.uses_labels else None
+    Trainer(model, BatchStream(dataset.x, y, config.batch_size, seed=config.seed + 1), config, tmp_path / "bf16").fit()
+    for key, tensor in model.state_dict().items():
+        assert tensor.dtype == before[key], f"{name}: {key} became {tensor.dtype} under bf16-mixed"
+        if tensor.is_floating_point():
+            assert torch.isfinite(tensor).all(), f"{name}: {key} is not finite after bf16-mixed steps"

@@ -392,12 +392,16 @@ class RBM(Model):
         if self.W.grad is None:
             self.W.grad = torch.empty_like(self.W)
         gW = self.W.grad
-        torch.mm(self.scaled_visible(v_neg).T, mu_neg, out=gW)
-        gW.addmm_(self.scaled_visible(v0).T, mu0, beta=1.0 / v_neg.shape[0], alpha=-1.0 / v0.shape[0])
+        dt = gW.dtype
+        # Gradients accumulate in the parameters' dtype even under mixed precision (precision=auto picks
+        # bf16-mixed on AMX CPUs and GPUs): the out= buffer is float32, and autocast would hand mm bf16.
+        with torch.autocast(gW.device.type, enabled=False):
+            torch.mm(self.scaled_visible(v_neg).T.to(dt), mu_neg.to(dt), out=gW)
+            gW.addmm_(self.scaled_visible(v0).T.to(dt), mu0.to(dt), beta=1.0 / v_neg.shape[0], alpha=-1.0 / v0.shape[0])
         pos, neg = self._bias_statistics(v0, mu0), self._bias_statistics(v_neg, mu_neg)
         for p, plus, minus in zip((self.a, self.b, self.log_sigma), pos, neg):
             if p.requires_grad:
-                p.grad = minus - plus
+                p.grad = (minus - plus).to(p.dtype)
 
     @torch.no_grad()
     def _first_batch(self, v: Tensor) -> None:
