@@ -133,5 +133,9 @@ def test_fixed_seed_regression_value():
     # a change here means the random stream or the arithmetic changed, not just the speed
     from genzoo.sampling.ais import AnnealedImportanceSampling
 
+    # Not bit-exact across numeric paths: ATen's default kernels on 2 threads gave 44.8892315356
+    # against 44.8892317305 (AVX2), a 2e-7 nat difference; another random stream moves log Ẑ by about
+    # its standard error, 0.13 nats, so 1e-6 relative (4.5e-5 nats) still catches any change of stream.
     torch.manual_seed(1)
-    assert AnnealedImportanceSampling(200, 50).log_partition(_seeded_path()).log_z == REGRESSION_LOG_Z
+    result = AnnealedImportanceSampling(200, 50).log_partition(_seeded_path())
+    assert result.log_z == pytest.approx(REGRESSION_LOG_Z, rel=1e-6, abs=0)
