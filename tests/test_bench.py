@@ -365,3 +365,13 @@ def test_stacked_bridges_keep_the_stacked_mnist_protocol_and_cite_veegan(tmp_pat
     suite.validate(derived, suite.cells(derived, False, {}))
     with pytest.raises(GenzooError, match="models='ALI,VAE'"):
         stacked_bridges_benchmark(tmp_path, False, 1, {"models": "ALI,VAE"})
+
+
+def test_placement_overrides_keep_a_report_a_result():
+    """device/threads (and float32, the committed cells' precision) say where cells ran, not what they
+    ran; any other override, or precision=bf16-mixed, changes the protocol and the report says so."""
+    from genzoo.bench.report import _placement_only
+
+    assert _placement_only({"device": "cuda", "precision": "32"}) and _placement_only({"threads": "1"})
+    assert not _placement_only({"device": "cuda", "steps": "10"})
+    assert not _placement_only({"precision": "bf16-mixed"}) and not _placement_only({"seeds": "0"})

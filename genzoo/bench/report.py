@@ -362,14 +362,27 @@ def _md_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+#: Overrides that say where cells ran, not what they ran: the spec's budget and protocol stand.
+#: (precision=32 is what every CPU cell of the committed reports used before precision=auto.)
+PLACEMENT = {"device": None, "threads": None, "precision": "32"}
+
+
+def _placement_only(overrides: dict[str, str]) -> bool:
+    return all(k in PLACEMENT and PLACEMENT[k] in (None, str(v)) for k, v in overrides.items())
+
+
 def _budget_note(res: SuiteResults) -> str:
-    """A warning that the run used another budget than the one the spec's text describes."""
+    """A note on where the cells ran, or a warning that they used another budget than the spec's text describes."""
+    overrides = res.ident["overrides"]
+    if not res.ident["quick"] and overrides and _placement_only(overrides):
+        return ("Ran with " + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ": where the cells ran, not "
+                "what they ran; the budget and protocol are the spec's.")
     parts = []
     if res.ident["quick"]:
         quick = res.spec.get("quick", {})
         parts.append("--quick budget: " + ", ".join(f"{k}={v}" for k, v in quick.items()))
-    if res.ident["overrides"]:
-        parts.append("overrides " + ", ".join(f"{k}={v}" for k, v in res.ident["overrides"].items()))
+    if overrides:
+        parts.append("overrides " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
     return ("; ".join(parts) + ". The description and notes describe the spec's full budget; these numbers "
             "only show that the suite runs and are not results.")
 
