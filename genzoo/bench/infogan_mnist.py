@@ -53,7 +53,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "data": ("mnist", "mnist"),
     "progress": ("false", "false"),
 }
-TRAIN_KEYS = ("steps", "batch_size", "seed", "threads", "device", "progress")
+TRAIN_KEYS = ("steps", "batch_size", "seed", "threads", "device", "precision", "progress")
 
 
 def best_map_accuracy(pred: np.ndarray, truth: np.ndarray) -> tuple[float, dict[int, int], np.ndarray]:
