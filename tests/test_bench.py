@@ -375,3 +375,11 @@ def test_placement_overrides_keep_a_report_a_result():
     assert _placement_only({"device": "cuda", "precision": "32"}) and _placement_only({"threads": "1"})
     assert not _placement_only({"device": "cuda", "steps": "10"})
     assert not _placement_only({"precision": "bf16-mixed"}) and not _placement_only({"seeds": "0"})
+
+
+def test_suite_cells_train_in_float32_unless_the_spec_or_a_set_says_otherwise():
+    """precision=auto would make a cell's protocol depend on the machine (bf16 on GPUs and AMX CPUs)."""
+    spec = suite.load_spec(SMOKE)
+    assert all("train.precision=32" in c["sets"] for c in suite.cells(spec, False, {}))
+    chosen = suite.cells(spec, False, {"precision": "bf16-mixed"})
+    assert all("train.precision=bf16-mixed" in c["sets"] and "train.precision=32" not in c["sets"] for c in chosen)

@@ -225,7 +225,9 @@ def cells(spec: dict[str, Any], quick: bool, options: dict[str, str]) -> list[di
         for d in spec["data"]:
             for seed in seeds:
                 data_params = {k: v for k, v in d.items() if k not in ("name", "label")}
-                cell_train = {**train, **m.get("train", {})}
+                # A protocol's precision is the spec's, not the machine's: precision=auto would train
+                # the same cell in bf16 on a GPU or AMX CPU and in float32 elsewhere.
+                cell_train = {"precision": "32", **train, **m.get("train", {})}
                 steps = _coerce("train.steps", cell_train["steps"], int)
                 out.append({
                     "id": cell_id(m["label"], data_label(d), seed),
