@@ -53,3 +53,17 @@ def test_translation_accepts_a_device():
     from genzoo.bench.translation import DEFAULTS
 
     assert DEFAULTS["device"] == ("auto", "auto")
+
+
+def test_rbm_mnist_labels_impossible_ais_estimates_unusable(tmp_path):
+    """An AIS estimate above the certain upper bound (Z ≥ Σ over distinct test images) is a failed
+    estimator, never a result; every row carries the verdict of both estimates."""
+    from genzoo.bench.rbm_mnist import ais_verdict
+
+    assert ais_verdict(-90.0, -89.5) == "usable"
+    assert ais_verdict(-89.0, -89.5).startswith("unusable: 0.50 nats above")
+    out = run_bench("rbm-mnist", out=str(tmp_path), quick=True,
+                    sets=["device=cpu", "updates=3", "seeds=1", "hidden=6", "small_hidden=0", "betas=10", "methods=CD-1"])
+    row = json.loads((out / "rbm_mnist.json").read_text())["rows"][0]
+    for key, estimate in (("ais_verdict", "test_ll_ais"), ("conservative_verdict", "test_ll_conservative")):
+        assert row[key] == ais_verdict(row[estimate], row["test_ll_certain_upper"])
