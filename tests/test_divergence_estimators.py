@@ -166,3 +166,14 @@ def test_density_ratio_discriminator_estimates_tc():
         zero = float(density_ratio_tc(d(permute_dims(_correlated(20_000, R, g).float(), g))))
     assert est == pytest.approx(TRUE_TC, abs=0.15)
     assert est > zero + 0.5 * TRUE_TC
+
+
+def test_factorvae_discriminator_has_the_papers_six_hidden_layers_of_1000():
+    """Kim & Mnih 2018, Appendix: [FC 1000, LeakyReLU 0.2] × 6, FC 2 (genzoo built 5 hidden layers before this test)."""
+    from torch import nn
+
+    from genzoo.estimators.total_correlation import TCDiscriminator
+
+    linears = [m for m in TCDiscriminator(10).net if isinstance(m, nn.Linear)]
+    assert [(m.in_features, m.out_features) for m in linears] == [(10, 1000)] + [(1000, 1000)] * 5 + [(1000, 2)]
+    assert sum(isinstance(m, nn.LeakyReLU) and m.negative_slope == 0.2 for m in TCDiscriminator(10).net) == 6

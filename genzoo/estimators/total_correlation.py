@@ -120,14 +120,15 @@ def permute_dims(z: Tensor, generator: torch.Generator | None = None) -> Tensor:
 class TCDiscriminator(nn.Module):
     """FactorVAE's discriminator: MLP z (D) → 2 logits (class 0: q(z), class 1: Π q(z_d)).
 
-    Kim & Mnih (2018, Appendix): 6 layers of 1000 units with LeakyReLU(0.2).
+    Kim & Mnih (2018, Appendix): [FC 1000, LeakyReLU(0.2)] × 6, then FC 2 — ``layers`` hidden
+    layers before the output layer.
     """
 
     def __init__(self, dim: int, hidden: int = 1000, layers: int = 6) -> None:
         super().__init__()
         mods: list[nn.Module] = []
         width = dim
-        for _ in range(layers - 1):
+        for _ in range(layers):
             mods += [nn.Linear(width, hidden), nn.LeakyReLU(0.2)]
             width = hidden
         mods.append(nn.Linear(width, 2))

@@ -22,7 +22,7 @@ library lets its gradient reach the encoder); while the VAE's loss reads D, D is
 parameters collect no gradient from it.
 
 Defaults (the paper's dSprites setup, Appendix): 10 latents, batch 64 (the trainer's setting),
-VAE Adam lr 1e-4, β = (0.9, 0.999); discriminator an MLP of 6 layers × 1000 units with
+VAE Adam lr 1e-4, β = (0.9, 0.999); discriminator an MLP of 6 hidden layers × 1000 units with
 LeakyReLU(0.2), Adam lr 1e-4, β = (0.5, 0.9). γ = 35 is genzoo's default (the paper sweeps γ; the
 large study of Locatello et al. 2019 uses γ ∈ {10, 20, 30, 40, 50, 100}). Networks and the
 observation model are the VAE family's.
@@ -49,7 +49,7 @@ class FactorVAEConfig(VAEConfig):
     gamma: float = 35.0  # weight of the TC penalty
     lr: float = 1e-4
     disc_hidden: int = 1000
-    disc_layers: int = 6
+    disc_layers: int = 6  # hidden layers of disc_hidden units before the 2-logit output
     disc_lr: float = 1e-4
     disc_beta1: float = 0.5
     disc_beta2: float = 0.9
