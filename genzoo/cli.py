@@ -93,6 +93,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     if args.n < 1:
         raise GenzooError(f"invalid value -n {args.n}: must be ≥ 1")
     model, run_config = run.load(args.run)
+    run.set_threads(run_config["train"].threads, model.data.kind)  # train's thread rule
     torch.manual_seed(args.seed)
     from genzoo.sampling.ddls import sample_run  # --sampler NAME (e.g. ddls on a GAN run)
 
@@ -101,12 +102,15 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out.with_suffix(".npy"), x.numpy())
     log_prob = reference = limits = None
-    if x.dim() == 2:  # points: the same data overlay and axes as the run's training pictures
-        from genzoo import data
+    path = run.data_file(run_config["data"]["name"])
+    if x.dim() == 2 and path is not None and not os.path.exists(path):  # sampling needs no data: only the overlay is lost
+        print(f"genzoo: note: {path!r} (the run's data) was not found: samples drawn without the data overlay",
+              file=sys.stderr)
+    elif x.dim() == 2:  # points: the same data overlay and axes as the run's training pictures
         from genzoo.metrics.evaluate import n_evaluation_samples
         from genzoo.viz.plots import view_limits
 
-        dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
+        dataset = run.run_data(args.run, run_config, command="sample")
         log_prob = dataset.density.log_prob if dataset.density is not None else None
         n_ref = n_evaluation_samples(dataset, run_config["train"].n_eval)  # as drawn for the training pictures
         reference = dataset.fresh(n_ref, torch.Generator().manual_seed(0))
@@ -120,13 +124,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
-    from genzoo import data, run
+    from genzoo import run
     from genzoo.metrics.evaluate import evaluate
 
     if args.n is not None and args.n < 2:
         raise GenzooError(f"invalid value -n {args.n}: must be ≥ 2")
     model, run_config = run.load(args.run)
-    dataset = data.load(run_config["data"]["name"], **run_config["data"]["params"])
+    run.set_threads(run_config["train"].threads, model.data.kind)  # train's thread rule
+    dataset = run.run_data(args.run, run_config, args.data)  # a moved data file: one line naming it and --data
     torch.manual_seed(args.seed)
     metrics = evaluate(model, dataset, seed=args.seed, n=args.n, full=args.full)
     (Path(args.run) / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -216,6 +221,7 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("run", help="run directory")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("-n", type=int, default=None, help="evaluation samples (default: the protocol's, 2 500 points or 500 images)")
+    s.add_argument("--data", metavar="PATH", help="the run's data file at a new location (if it was moved)")
     s.add_argument("--full", action="store_true",
                    help="the full reporting protocol: FID/KID/PR on 10 000 images, Stacked-MNIST on 26 000, IWAE with K=1000")
     s.set_defaults(fn=_cmd_eval)

@@ -140,6 +140,20 @@ def cuda_bf16_native(index: int | None = None) -> bool:
         return ask()
 
 
+def bf16_native(device: torch.device | str) -> bool:
+    """Whether bfloat16 matmuls run natively on ``device`` rather than emulated (slower than float32).
+
+    What benchmarks ask before timing bf16: on an emulating machine the measurement takes many times
+    float32's time and measures only the emulation.
+    """
+    device = torch.device(device)
+    if device.type == "cuda":
+        return cuda_bf16_native(device.index)
+    if device.type == "cpu":
+        return cpu_facts().bf16_native
+    return False
+
+
 def _auto(device: torch.device) -> tuple[str, str]:
     if device.type == "cuda":
         index = device.index if device.index is not None else torch.cuda.current_device()

@@ -289,19 +289,55 @@ def threads_for(data_kind: str) -> int:
     return max(1, min(_DEFAULT_THREADS, int(cores - busy + 0.5)))
 
 
+#: Examples per :meth:`Model.check_data` call: the checks build masks the size of their input.
+_CHECK_CHUNK = 4096
+
+
+def check_data(model: Model, dataset: Any) -> None:
+    """The model's data checks (:meth:`Model.check_data`) on every training and held-out example.
+
+    Run before the run directory exists: data the model's step or evaluation would refuse is a
+    one-line error with nothing written, not a run directory left behind at the first batch or the
+    first evaluation. Chunked so a large data set needs no second copy's worth of masks.
+    """
+    for x, y in ((dataset.x, dataset.y), (getattr(dataset, "test_x", None), getattr(dataset, "test_y", None))):
+        if x is None:
+            continue
+        for start in range(0, len(x), _CHECK_CHUNK):
+            model.check_data(x[start:start + _CHECK_CHUNK], None if y is None else y[start:start + _CHECK_CHUNK])
+
+
+_rule_threads: int | None = None  # the count set_threads' rule last chose (not a caller's choice)
+
+
+def set_threads(threads: int, data_kind: str) -> int:
+    """The one thread rule of train, eval, sample and bench; returns the count now in force.
+
+    ``threads`` > 0 (``--set threads=N``) is used as given; 0 applies :func:`threads_for` the data
+    kind, unless a caller already chose its own count (a suite worker, a benchmark's ``threads``
+    option): a count other than torch's default and other than this rule's own last choice.
+    """
+    global _rule_threads
+    current = torch.get_num_threads()
+    if threads:
+        torch.set_num_threads(threads)
+    elif current in (_DEFAULT_THREADS, _rule_threads):
+        _rule_threads = threads_for(data_kind)
+        torch.set_num_threads(_rule_threads)
+    return torch.get_num_threads()
+
+
 def _prepare(model: Model, dataset: Any, train_config: TrainConfig, run_dir: Path,
              hparams: dict[str, Any] | None = None, precision: str | None = None) -> Trainer:
     """Everything that can fail on bad input — device, threads, stream, precision — before any file is written.
 
     ``precision``: what ``precision=auto`` runs at (a resumed run's recorded choice); None resolves it here.
     """
-    if train_config.threads:
-        torch.set_num_threads(train_config.threads)
-    elif torch.get_num_threads() == _DEFAULT_THREADS:  # a caller that chose its own count (a suite worker) keeps it
-        torch.set_num_threads(auto_threads(model))
+    set_threads(train_config.threads, model.data.kind)
     device = resolve_device(train_config.device)
     model.to(device)
     model.check_resources(train_config.batch_size)
+    check_data(model, dataset)
     x = dataset.x.to(device)
     y = dataset.y.to(device) if (model.uses_labels and dataset.y is not None) else None
     stream = BatchStream(x, y, train_config.batch_size, seed=train_config.seed + 1,
@@ -335,6 +371,8 @@ def train(
     dataset = data_module.load(run_config["data"]["name"], **run_config["data"]["params"])
     model, dataset = build(run_config, dataset)
     run_config["data"]["params"] = dict(dataset.params)
+    if Path(dataset.name).is_absolute():  # the user's file: recorded absolute, so eval finds it from any directory
+        run_config["data"]["name"] = dataset.name
     run_config["data_spec"] = DataSpec.of(dataset).to_dict()
     run_config["versions"] = versions()
     if distributed.is_active():
@@ -412,6 +450,39 @@ def read_config(run_dir: str | Path, sets: list[str] | None = None) -> dict[str,
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         what = f"missing entry {e}" if isinstance(e, KeyError) else f"{type(e).__name__}: {e}"
         raise GenzooError(f"{str(path)!r} is damaged ({what})") from None
+
+
+def data_file(name: str) -> str | None:
+    """The file or folder data named ``name`` comes from (the user's own data), None for a registered data set."""
+    registered = {n.lower() for n in data_module.DATASETS}  # as data.load reads names: MNIST is mnist
+    return None if (not data_module._looks_like_path(name) and name.lower() in registered) else name
+
+
+def run_data(run_dir: str | Path, run_config: dict[str, Any], data_path: str | None = None,
+             command: str = "eval") -> Any:
+    """The data a run was trained on, for a command that needs it (``eval``: the held-out set).
+
+    A run does not depend on its data file to be loaded or sampled (its config holds the data's
+    geometry), but evaluation needs the data itself: a moved file is a one-line error naming the
+    file and ``--data``, and ``data_path`` loads it from its new place, split as in training
+    (the recorded parameters) and checked to have the geometry the run was trained on.
+    """
+    params = run_config["data"]["params"]
+    expected = DataSpec.from_dict(run_config["data_spec"])
+    if data_path is None:
+        path = data_file(run_config["data"]["name"])
+        if path is not None and not os.path.exists(path):
+            raise GenzooError(f"genzoo {command} needs the data run {str(run_dir)!r} was trained on, but {path!r} "
+                              "was not found (moved or deleted?); pass its new location with --data PATH")
+        return data_module.load(run_config["data"]["name"], **params)
+    dataset = data_module.load(data_path)
+    got = DataSpec.of(dataset)  # checked first: other data fails the recorded split with a less helpful message
+    if (got.kind, got.shape) != (expected.kind, expected.shape):
+        raise GenzooError(f"--data {data_path!r} holds {got.kind} of shape {got.shape}, but run {str(run_dir)!r} was "
+                          f"trained on {expected.kind} of shape {expected.shape}")
+    # the recorded split parameters (n, seed, test_fraction of a file) apply to data of the same sort
+    same_sort = (data_file(run_config["data"]["name"]) is None) == (data_file(data_path) is None)
+    return data_module.load(data_path, **params) if same_sort and params else dataset
 
 
 def last_metrics(run_dir: str | Path) -> dict[str, float]:

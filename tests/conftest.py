@@ -12,8 +12,11 @@ def _deterministic_threads():
     ``GENZOO_TEST_THREADS=N`` runs them on N threads instead: another numeric path (reductions split
     differently), which the margin measurements (``scripts/test-margins``) and CI's second run use.
     """
+    from genzoo import run
+
     before = torch.get_num_threads()
     torch.set_num_threads(int(os.environ.get("GENZOO_TEST_THREADS", "1")))
+    run._rule_threads = None  # this count is the test's choice: genzoo's thread rule must keep it
     yield
     torch.set_num_threads(before)
 

@@ -223,3 +223,63 @@ def test_fast_start_imports_nothing_heavy(argv):
         out = subprocess.run([sys.executable, "-c", code.replace(f"{HEAVY!r}", "('torch',)")], capture_output=True,
                              text=True, timeout=300)
         assert out.stdout.strip() == ""
+
+
+def test_quick_results_never_overwrite_full_ones(tmp_path, capsys, monkeypatch):
+    # every benchmark and suite: bench/NAME for a full run, bench/NAME-quick for --quick (as --help says)
+    from genzoo import bench
+    import genzoo.bench.suite as suite
+
+    bench._load_all()
+    seen: list[tuple[str, str]] = []
+
+    def fake(out, quick=False, jobs=1, options=None):
+        seen.append((str(out), "quick" if quick else "full"))
+        return out
+
+    for name, b in bench.BENCHES.items():
+        monkeypatch.setitem(bench.BENCHES._items, name, bench.Benchmark(name, fake, b.summary))
+    monkeypatch.setattr(suite, "run_suite", lambda spec, out, quick, jobs, options: fake(out, quick))
+    monkeypatch.chdir(tmp_path)
+    names = [*bench.BENCHES, *bench.suites()]
+    for name in names:
+        for flags in ([], ["--quick"]):
+            assert run_cli(capsys, "bench", name, *flags)[0] == 0
+    expected = [(f"bench/{name}{suffix}", kind)
+                for name in names for suffix, kind in (("", "full"), ("-quick", "quick"))]
+    assert seen == expected
+
+
+def test_throughput_does_not_time_emulated_bf16(tmp_path, monkeypatch):
+    # an AVX2-only CPU emulates bf16: its 2048² matmul peak alone took 10 minutes in a --quick run
+    from genzoo import hardware
+    from genzoo.bench import run as run_bench
+    import genzoo.bench.throughput as throughput
+
+    facts = hardware.cpu_facts()
+    monkeypatch.setattr(hardware, "cpu_facts", lambda: hardware.CpuFacts(
+        facts.model, avx2=True, avx512=False, avx512_bf16=False, amx=False, capability="AVX2", mkldnn_bf16=True))
+    dtypes = []
+    monkeypatch.setattr(throughput, "matmul_peak_gflops", lambda **kw: dtypes.append(kw.get("dtype", torch.float32)) or 1.0)
+    out = run_bench("dcgan-throughput", out=str(tmp_path), quick=True,
+                    sets=["device=cpu", "data=digits", "batch_size=4", "steps=1", "rounds=1", "variants=plain"])
+    table = json.loads((out / "throughput.json").read_text())
+    assert torch.bfloat16 not in dtypes and table["precisions"] == ["32"]
+    assert [r["variant"] for r in table["rows"]] == ["plain fp32"]
+
+
+def test_eval_and_sample_set_threads_as_train_does(tmp_path, capsys, monkeypatch):
+    # one rule (run.set_threads): an RBM eval once ran 14x slower at torch's default on a shared machine
+    from genzoo import run
+
+    rule = run._DEFAULT_THREADS + 1  # a count nothing else sets
+    monkeypatch.setattr(run, "threads_for", lambda kind: rule)
+    sets = ["steps=4", "log_every=2", "checkpoint_every=4", "sample_every=0", "progress=false", "hidden=8", "depth=1",
+            "n_eval=50", "data.n=200"]
+    for command in ("train", "sample", "eval"):
+        torch.set_num_threads(run._DEFAULT_THREADS)  # a fresh process: nobody chose a count yet
+        argv = (["train", "gan", "--data", "ring8", "--runs", str(tmp_path), "--name", "g",
+                 *sum((["--set", s] for s in sets), [])] if command == "train" else [command, str(tmp_path / "g")])
+        code, _, err = run_cli(capsys, *argv)
+        assert code == 0, err
+        assert torch.get_num_threads() == rule, command

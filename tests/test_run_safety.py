@@ -307,3 +307,79 @@ def test_checkpoints_are_world_readable(run_dir):
     mask = os.umask(0)
     os.umask(mask)
     assert (run_dir / "checkpoint.safetensors").stat().st_mode & 0o777 == 0o666 & ~mask
+
+
+def _grey_images(tmp_path):
+    path = tmp_path / "grey.npy"
+    np.save(path, np.random.default_rng(0).random((60, 1, 8, 8), dtype=np.float32))
+    return str(path)
+
+
+@pytest.mark.parametrize("model,data,sets,needle", [
+    # the model's step or evaluation refuses these data values: now before the run directory exists
+    ("rbm", "ring8", [], "model 'rbm' has binary (Bernoulli) units but the data contains"),
+    ("rbm", "GREY", [], "model 'rbm' has binary (Bernoulli) units but the data contains"),  # MNIST-like grey images
+    ("bm", "ring8", [], "model 'bm' has binary (Bernoulli) units"),
+    ("vae", "ring8", ["observation=bernoulli"], "observation 'bernoulli' needs data in [0, 1]"),
+    ("vae", "ring8", ["observation=logistic"], "observation 'logistic' needs data in [0, 1]"),
+    ("vae", "ring8", ["observation=categorical"], "observation 'categorical' needs data in [0, 1]"),
+    ("dualgan", "two_domain_digits", ["batch_size=1"], "train.batch_size=1 holds one image"),
+])
+def test_data_the_model_refuses_leaves_no_run_behind(tmp_path, capsys, model, data, sets, needle):
+    data = _grey_images(tmp_path) if data == "GREY" else data
+    root = tmp_path / "runs"
+    argv = ["train", model, "--data", data, "--runs", root, *sum((["--set", s] for s in sets), [])]
+    for _ in range(2):  # a retry is refused the same way, not silently trained as NAME-2
+        one_line_error(*cli(capsys, *argv)[::2], needle)
+        assert not root.exists()
+
+
+def test_data_is_checked_to_its_last_example(tmp_path):
+    # one grey value after many binary rows: refused up front, not at the batch that happens to draw it
+    from genzoo import data as data_module
+    from genzoo.models import MODELS, DataSpec
+
+    x = np.random.default_rng(0).integers(0, 2, (9000, 6)).astype(np.float32)
+    x[-1, 3] = 0.5
+    np.save(tmp_path / "b.npy", x)
+    ds = data_module.load(str(tmp_path / "b.npy"))
+    rbm = MODELS.get("rbm")(MODELS.get("rbm").Config(n_hidden=4), DataSpec.of(ds))
+    with pytest.raises(GenzooError, match="contains 0.5"):
+        run.check_data(rbm, ds)
+
+
+def test_a_run_needs_its_data_file_for_eval_only(tmp_path, capsys):
+    x = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    np.save(tmp_path / "pts.npy", x)
+    sets = sum((["--set", s] for s in ["steps=4", "log_every=2", "checkpoint_every=4", "sample_every=0",
+                                       "progress=false", "hidden=8", "depth=1", "n_eval=50"]), [])
+    code, _, err = cli(capsys, "train", "gan", "--data", tmp_path / "pts.npy", "--runs", tmp_path / "runs",
+                       "--name", "g", *sets)
+    assert code == 0, err
+    (tmp_path / "pts.npy").rename(tmp_path / "moved.npy")
+    run_dir = tmp_path / "runs" / "g"
+    code, out, err = cli(capsys, "sample", run_dir, "-n", 16)
+    assert code == 0, err
+    assert np.load(run_dir / "samples" / "sample_seed0.npy").shape == (16, 2)
+    code, _, err = cli(capsys, "eval", run_dir)
+    one_line_error(code, err, str(tmp_path / "pts.npy"))
+    assert "--data PATH" in err
+    code, out, err = cli(capsys, "eval", run_dir, "--data", tmp_path / "moved.npy")
+    assert code == 0, err
+    assert "w1" in json.loads(out)
+    np.save(tmp_path / "other.npy", np.zeros((40, 3), np.float32))
+    one_line_error(*cli(capsys, "eval", run_dir, "--data", tmp_path / "other.npy")[::2], "trained on points of shape (2,)")
+
+
+def test_a_dualgan_step_of_one_domain_is_skipped_not_fatal():
+    # small batches can draw one domain only at random: no generator update that step, never a crash mid-run
+    from genzoo.models import MODELS, DataSpec
+
+    cls = MODELS.get("dualgan")
+    torch.manual_seed(0)
+    model = cls(cls.Config(width=8, memory=4), DataSpec("images", (1, 16, 16), 2))
+    out = model.step((torch.rand(4, 1, 16, 16), torch.zeros(4, dtype=torch.long)))
+    assert "loss_g" not in out
+    with pytest.raises(GenzooError, match="train.batch_size=1 holds one image"):
+        model.check_resources(1)
+    model.check_resources(2)

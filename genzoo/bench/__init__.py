@@ -127,8 +127,18 @@ def run(name: str, out: str | None = None, quick: bool = False, jobs: int = 1, s
             from genzoo.registry import did_you_mean
 
             raise GenzooError(f"unknown benchmark {name!r};{did_you_mean(name, list(BENCHES) + list(suites()))} valid: {valid}")
-        out_dir = Path(out or Path("bench") / name)
+        out_dir = Path(out) if out else default_out(name, quick)
         out_dir.mkdir(parents=True, exist_ok=True)
+        from genzoo.run import set_threads
+
+        # train's thread rule (image-sized work) for what a benchmark computes itself; a benchmark's own
+        # threads option overrides it, and each run it trains applies the rule for its model's data kind
+        set_threads(0, "images")
         return bench.fn(out_dir, quick=quick, jobs=jobs, options=options)
-    out_dir = Path(out or Path("bench") / (spec_path.stem + ("-quick" if quick else "")))
-    return run_suite(spec_path, out_dir, quick=quick, jobs=jobs, options=options)
+    return run_suite(spec_path, Path(out) if out else default_out(spec_path.stem, quick), quick=quick, jobs=jobs,
+                     options=options)
+
+
+def default_out(name: str, quick: bool) -> Path:
+    """``bench/NAME``, or ``bench/NAME-quick`` for ``--quick``: a quick check never overwrites full results."""
+    return Path("bench") / (name + ("-quick" if quick else ""))

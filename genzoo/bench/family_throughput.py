@@ -20,7 +20,7 @@ faster).
   ``dcgan.py`` loop (:class:`genzoo.bench.throughput.PlainLoop`), as in ``dcgan-throughput``.
 
 bfloat16 is timed only where the CPU multiplies it natively
-(``torch.ops.mkldnn._is_mkldnn_bf16_supported()``) and never in ``--quick``: on other CPUs it is
+(:func:`genzoo.hardware.bf16_native`) and never in ``--quick``: on other CPUs it is
 emulated and its timing says nothing about genzoo. Options: ``families`` (comma list),
 ``steps`` per round, ``rounds``, ``data`` (``mnist`` or ``random``: random data of MNIST's shape,
 no download), ``small=true`` (tiny networks and batches, for tests), ``threads`` (1),
@@ -61,10 +61,13 @@ class Pair:
 
 
 def bf16_native(device: str) -> bool:
-    """Whether bfloat16 matmuls run natively here (timing emulated bf16 would only measure the emulation)."""
-    if device.startswith("cuda"):
-        return torch.cuda.is_bf16_supported()
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    """Whether bfloat16 matmuls run natively here (timing emulated bf16 would only measure the emulation).
+
+    :func:`genzoo.hardware.bf16_native`: oneDNN's and CUDA's own probes also say yes where they only emulate.
+    """
+    from genzoo import hardware
+
+    return hardware.bf16_native(device)
 
 
 def _images(data: str, n: int, binary: bool) -> torch.Tensor:

@@ -11,7 +11,7 @@ Timed separately (each the best of ``repeats`` runs, after a small warm-up call)
   counting modes / KL to uniform (the values on real data are reported too).
 
 Options (``--set``): ``n`` (default 10 000; 2 000 with ``--quick``), ``n_stacked`` (26 000;
-2 600 with ``--quick``), ``threads`` (torch intra-op threads, default: torch's), ``repeats`` (1).
+2 600 with ``--quick``), ``threads`` (torch intra-op threads, default: genzoo's rule, as for training: genzoo doctor), ``repeats`` (1).
 
 ``--set part=evaluation`` times instead the streamlined evaluation loops against their plain
 references (:mod:`genzoo.bench.eval_reference`), interleaved round by round on one thread, and

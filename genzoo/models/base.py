@@ -129,6 +129,20 @@ class Model(nn.Module):
         (IWAE's k, an RBM's enumerated states) estimates it with :mod:`genzoo.train.resources`.
         """
 
+    def check_data(self, x: Tensor, y: Tensor | None = None) -> None:
+        """Refuse (a one-line :class:`GenzooError`) data values this model cannot train on.
+
+        ``genzoo train`` calls it on every training and held-out example (in chunks) before the run
+        directory exists, so data the model's ``step`` or evaluation would refuse (non-binary data
+        for Bernoulli units, values outside an observation model's range) is refused before anything
+        is written, and never mid-run on an unlucky batch. The default applies the range check of the
+        model's observation model ``self.obs`` (the check its step applies to each batch); a model with
+        other constraints on its data overrides it with the same validator its ``step`` uses.
+        """
+        check_range = getattr(getattr(self, "obs", None), "check_range", None)
+        if callable(check_range):
+            check_range(x)
+
     def step(self, batch: Tensor | tuple[Tensor, Tensor]) -> dict[str, Tensor]:
         raise NotImplementedError
 

@@ -56,7 +56,8 @@ def binary_rows(x: Tensor, model: str) -> Tensor:
         raise GenzooError(
             f"model {model!r} has binary (Bernoulli) units but the data contains {value:g}, not 0 or 1; "
             "genzoo does not binarise silently: use binary data (binarized_mnist, binary_digits, bars_stripes) "
-            "or Gaussian visible units (rbm visible=gaussian)"
+            + ("or Gaussian visible units (--set visible=gaussian)" if model == "rbm"
+               else "or an RBM with Gaussian visible units (genzoo train rbm --set visible=gaussian)")
         )
     return flat
 
@@ -149,6 +150,9 @@ class BoltzmannMachine(Model):
         return mean, second
 
     # ---- learning ---------------------------------------------------------------------------------
+    def check_data(self, x: Tensor, y: Tensor | None = None) -> None:
+        binary_rows(x, self.name)  # the step's own check, on the whole data before anything is written
+
     def step(self, batch: Tensor) -> dict[str, Tensor]:
         x = binary_rows(batch, self.name).to(self.W.dtype)
         data_mean, data_second = x.mean(0), x.T @ x / x.shape[0]  # ⟨x_i⟩_data, ⟨x_i x_j⟩_data

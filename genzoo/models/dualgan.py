@@ -188,13 +188,21 @@ class DualGAN(Model):
         if len(u) == 0 or len(v) == 0:
             u, v = split_domains(xs, ys)  # the last chunk lacks a domain: use the whole step's batch
         if len(u) == 0 or len(v) == 0:
-            raise GenzooError(f"a training batch of {len(xs)} images holds only one domain; raise train.batch_size")
+            # All of this step's images are of one domain (likely only with a few images per step; refusing
+            # would end a run mid-way at random): no translation pair exists, so no generator update this step.
+            return {k: t.detach() for k, t in out.items()}
         with frozen(self.D_A, self.D_B):
             gen = self.generator_loss(u, v)
             self.update(self.opt_g, gen["loss_g"])
         self.remember(u, v)
         out.update(gen)  # (no loss_d logged in the rare step whose critic batches each held one domain)
         return {k: t.detach() for k, t in out.items()}
+
+    def check_resources(self, batch_size: int) -> None:
+        """Every critic update needs images of both domains in its batch: one image never has them."""
+        if batch_size < 2:
+            raise GenzooError(f"dualgan needs images of both domains in each training batch, but train.batch_size="
+                              f"{batch_size} holds one image; use train.batch_size ≥ 2 (default 64)")
 
     @staticmethod
     def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:

@@ -122,6 +122,10 @@ class M2(Model):
         with torch.no_grad():
             return self.m1.encode(x).sample()
 
+    def check_data(self, x: Tensor, y: Tensor | None = None) -> None:
+        if self.m1 is None:  # M1+M2 observes M1's codes z₁, which have no range to check
+            self.obs.check_range(x)
+
     def classify(self, x: Tensor) -> Tensor:
         """Logits of q(y|x), (N, K)."""
         return self.classifier(self.features(x))

@@ -242,6 +242,9 @@ class RBM(Model):
             return binary_rows(x, self.name).to(self.W.dtype)
         return x.reshape(x.shape[0], -1).to(self.W.dtype)
 
+    def check_data(self, x: Tensor, y: Tensor | None = None) -> None:
+        self._rows(x)  # Bernoulli visible units: the step's binary check, on the whole data before anything is written
+
     def check_resources(self, batch_size: int) -> None:
         """Refuse enumerations that would make every evaluation take too long (measured on this device).
 
