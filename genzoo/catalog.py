@@ -15,6 +15,16 @@ def _first_line(obj: Any) -> str:
     return text.splitlines()[0] if text else ""
 
 
+def _on_runs(sampler: str) -> str:
+    """What ``genzoo sample RUN --sampler NAME`` accepts, from the table it dispatches with (so the list cannot promise more)."""
+    from genzoo.run_sampling import families, options
+
+    runs = families(sampler)
+    if not runs:
+        return "[genzoo sample: no (used inside training and estimation)]"
+    return f"[genzoo sample RUN --sampler {sampler}: runs of {', '.join(runs)}; --set {', '.join(options(sampler))}]"
+
+
 def parts() -> list[tuple[str, list[tuple[str, str]]]]:
     """(section heading, [(name, one line)]) for every registry of interchangeable parts."""
     from genzoo.distributions import OBSERVATIONS
@@ -22,10 +32,10 @@ def parts() -> list[tuple[str, list[tuple[str, str]]]]:
     from genzoo.nn import ARCHITECTURES
     from genzoo.sampling import SAMPLERS
 
-    samplers = [(name, f"{_first_line(cls)} [applies to: {getattr(cls, 'applies_to', 'any')}]")
+    samplers = [(name, f"{_first_line(cls)} [applies to: {getattr(cls, 'applies_to', 'any')}] {_on_runs(name)}")
                 for name, cls in SAMPLERS.items()]
     return [
-        ("samplers (MCMC and negative samplers; genzoo sample RUN --sampler NAME where it applies)", samplers),
+        ("samplers (MCMC and negative samplers; genzoo sample RUN --sampler NAME on the runs named)", samplers),
         ("estimators (genzoo.estimators: divergences, information, entropy)",
          [(name, _first_line(fn)) for name, fn in ESTIMATORS.items()]),
         ("observation models (--set observation=NAME on decoder-based models)",

@@ -16,7 +16,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from genzoo.errors import DivergenceError, GenzooError
 
@@ -95,10 +95,13 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     model, run_config = run.load(args.run)
     run.set_threads(run_config["train"].threads, model.data.kind)  # train's thread rule
     torch.manual_seed(args.seed)
-    from genzoo.sampling.ddls import sample_run  # --sampler NAME (e.g. ddls on a GAN run)
+    from genzoo.run_sampling import draw_run  # --sampler NAME: the samplers that apply to this run's model
 
-    x = sample_run(args.run, model, run_config, args.n, args.sampler, args.set).cpu()
-    out = Path(args.out) if args.out else Path(args.run) / "samples" / f"sample_seed{args.seed}"
+    drawn = draw_run(args.run, model, run_config, args.n, args.sampler, args.set)
+    x = drawn.x.cpu()
+    # each sampler and setting its own file, so DDLS samples never overwrite the model's own
+    stem = f"sample_{drawn.tag}_seed{args.seed}" if drawn.tag else f"sample_seed{args.seed}"
+    out = Path(args.out) if args.out else Path(args.run) / "samples" / stem
     out.parent.mkdir(parents=True, exist_ok=True)
     np.save(out.with_suffix(".npy"), x.numpy())
     log_prob = reference = limits = None
@@ -115,7 +118,7 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         n_ref = n_evaluation_samples(dataset, run_config["train"].n_eval)  # as drawn for the training pictures
         reference = dataset.fresh(n_ref, torch.Generator().manual_seed(0))
         limits = view_limits(reference)
-    save_samples(x, out.with_suffix(".png"), title=f"{Path(args.run).name}: {args.n} samples",
+    save_samples(x, out.with_suffix(".png"), title=f"{Path(args.run).name}: {drawn.title}",
                  log_prob=log_prob, reference=reference, limits=limits)
     print(f"wrote {out.with_suffix('.png')} and {out.with_suffix('.npy')}")
     return 0
@@ -133,9 +136,30 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     run.set_threads(run_config["train"].threads, model.data.kind)  # train's thread rule
     dataset = run.run_data(args.run, run_config, args.data)  # a moved data file: one line naming it and --data
     torch.manual_seed(args.seed)
-    metrics = evaluate(model, dataset, seed=args.seed, n=args.n, full=args.full)
-    (Path(args.run) / "eval.json").write_text(json.dumps(metrics, indent=2) + "\n")
-    print(json.dumps(metrics))
+    from genzoo.metric_table import table
+    from genzoo.metrics.evaluate import n_evaluation_samples
+    from genzoo.progress import shown
+
+    n = n_evaluation_samples(dataset, args.n)
+    nulls: dict[str, dict[str, float]] | None = None
+    with shown(not args.no_progress and run_config["train"].progress):  # bars on a terminal, as in training
+        metrics = evaluate(model, dataset, seed=args.seed, n=args.n, full=args.full)
+        if dataset.kind == "points" and hasattr(dataset.density, "means"):  # 2-D mixtures: nulls scored the same way
+            from genzoo.metrics.null_baselines import score_nulls
+
+            nulls = {r["null"]: {k: r[k] for k in ("modes", "hq_share", "w1")}
+                     for r in score_nulls(dataset, [args.seed], n)}
+    record: dict[str, Any] = {**metrics, "nulls": nulls} if nulls else dict(metrics)
+    (Path(args.run) / "eval.json").write_text(json.dumps(record, indent=2) + "\n")
+    if args.json:
+        print(json.dumps(record))
+        return 0
+    data_name = Path(run_config["data"]["name"]).name
+    protocol = "full protocol" if args.full else "default protocol; --full for reported numbers"
+    modes = int(dataset.density.means.shape[0]) if hasattr(dataset.density, "means") else None
+    print(table(metrics, f"{run_config['model']} on {data_name} ({args.run}): seed {args.seed}, {n} samples, {protocol}",
+                total_modes=modes, n=n if dataset.kind == "points" or "w1" in metrics else None, nulls=nulls))
+    print(f"all numbers: {Path(args.run) / 'eval.json'} (or genzoo eval {args.run} --json)")
     return 0
 
 
@@ -213,8 +237,10 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("-n", type=int, default=64, help="number of samples (default 64)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--out", help="output path without extension (default RUN/samples/sample_seedS)")
-    s.add_argument("--sampler", help="draw with a registered sampler instead of the model's own (ddls: a GAN run)")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="sampler setting (steps=100, step_size=0.01)")
+    s.add_argument("--sampler", help="draw with a sampler that applies to the run (genzoo list): ddls (GAN runs), "
+                                     "langevin (ebm, ddgm, meg; metropolis=true: MALA), gibbs-block (rbm)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="sampler setting (steps=100, step_size=0.01, start=data, metropolis=true)")
     s.set_defaults(fn=_cmd_sample)
 
     s = sub.add_parser("eval", help="evaluate a trained run with every applicable metric")
@@ -224,6 +250,8 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--data", metavar="PATH", help="the run's data file at a new location (if it was moved)")
     s.add_argument("--full", action="store_true",
                    help="the full reporting protocol: FID/KID/PR on 10 000 images, Stacked-MNIST on 26 000, IWAE with K=1000")
+    s.add_argument("--json", action="store_true", help="print the numbers as one JSON line (for scripts) instead of the table")
+    s.add_argument("--no-progress", action="store_true", help="no progress bars on stderr (also: the run's train.progress=false)")
     s.set_defaults(fn=_cmd_eval)
 
     s = sub.add_parser("export", help="write a run's weights alone as plain safetensors (for other tools)")

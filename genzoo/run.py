@@ -36,8 +36,8 @@ from genzoo.models import MODELS, DataSpec, Model, capabilities
 from genzoo.train import distributed
 from genzoo.train.checkpoint import load_checkpoint, remove_stale_temporaries
 from genzoo.train.stream import BatchStream
-from genzoo.train.trainer import (CHECKPOINT, METRICS, PICTURE, TrainConfig, Trainer, read_metrics, resolve_device,
-                                  write_text_atomic)
+from genzoo.train.trainer import (CHECKPOINT, METRICS, PICTURE, TrainConfig, Trainer, evaluation_summary, read_metrics,
+                                  resolve_device, write_text_atomic)
 
 CONFIG = "config.json"
 LOCK = ".lock"
@@ -239,7 +239,7 @@ def _on_sample(dataset: Any, train_config: TrainConfig):
         samples = model.sample(max(n, n_eval)).cpu()
         picture = run_dir / PICTURE.format(step=step)
         save_samples(samples[:n], picture, log_prob=log_prob,
-                     reference=reference, title=f"{run_dir.name} · step {step}", limits=limits)
+                     reference=reference, title=f"{run_dir.name} · step {step}: {n} samples", limits=limits)
         if {"encode", "decode"} <= set(capabilities(model)):  # autoencoders: reconstructions and codes
             from genzoo.viz.autoencoder import save_latent_space, save_reconstructions
 
@@ -247,6 +247,12 @@ def _on_sample(dataset: Any, train_config: TrainConfig):
             y = held_y[shown] if held_y is not None else None
             save_reconstructions(model, x, picture.with_name(picture.name.replace("step_", "recon_step_")))
             save_latent_space(model, x, picture.with_name(picture.name.replace("step_", "latent_step_")), y)
+        if "translate" in capabilities(model) and held_y is not None:  # translations beside their inputs
+            from genzoo.viz.autoencoder import save_translations
+
+            x, y = held_x[shown], held_y[shown]
+            save_translations(model, x[y == 0], x[y == 1], picture.with_name(picture.name.replace("step_", "translate_step_")),
+                              title=f"{run_dir.name} · step {step}: input A, A→B, A→B→A; input B, B→A, B→A→B")
         return evaluate(model, dataset, samples=samples, n=n_eval)
 
     return on_sample
@@ -593,15 +599,6 @@ def check_writable_file(path: Path, flag: str) -> None:
         raise GenzooError(f"invalid {flag} {str(path)!r}: no permission to write there")
 
 
-#: Metrics shown first in a run's summary, with their labels; others follow by name.
-_HEADLINE = (("modes", "modes covered"), ("hq_share", "high-quality samples"), ("w1", "W1"), ("fid", "FID"),
-             ("kid", "KID"), ("precision", "PR precision"), ("recall", "PR recall"),
-             ("log_likelihood", "test log-likelihood (exact, nats)"),
-             ("log_likelihood_ais", "test log-likelihood (AIS estimate, nats)"),
-             ("log_likelihood_iw", "test log-likelihood ≥ (IWAE bound, nats)"),
-             ("elbo", "test ELBO (bound, nats)"))
-
-
 def summary(run_dir: str | Path, metrics: dict[str, float], seconds: float | None = None) -> str:
     """A few readable lines about a finished run: what was trained, its metrics, where the pictures are."""
     run_dir = Path(run_dir)
@@ -616,18 +613,9 @@ def summary(run_dir: str | Path, metrics: dict[str, float], seconds: float | Non
     if seconds is not None:
         head += f" in {seconds:.0f} s" if seconds >= 10 else f" in {seconds:.1f} s"
     lines = [head, f"  run:       {run_dir}"]
-    shown = []
-    for key, label in _HEADLINE:
-        if key not in metrics:
-            continue
-        value = metrics[key]
-        if key == "modes":
-            total = _mode_count(raw)
-            shown.append(f"{label} {value:.0f}" + (f" of {total}" if total else ""))
-        elif key == "hq_share":
-            shown.append(f"{label} {100 * value:.1f} %")
-        else:
-            shown.append(f"{label} {value:.4g}")
+    from genzoo.metric_table import headline  # the labels and formats of genzoo eval's table
+
+    shown = headline(metrics, lambda: _mode_count(raw))
     if shown:
         lines.append("  quality:   " + ", ".join(shown))
     losses = [f"{k} {v:.4g}" for k, v in metrics.items() if k.startswith("loss")]
@@ -638,6 +626,7 @@ def summary(run_dir: str | Path, metrics: dict[str, float], seconds: float | Non
     pictures = sorted((run_dir / "samples").glob("step_*.png"))
     if pictures:
         lines.append(f"  pictures:  {pictures[-1]}" + (f" (and {len(pictures) - 1} earlier)" if len(pictures) > 1 else ""))
+    lines += evaluation_summary(run_dir)  # the evaluation budget's share and groups; the full protocol
     lines.append(f"  all metrics: {run_dir / METRICS}; more: genzoo sample {run_dir} · genzoo eval {run_dir}")
     return "\n".join(lines)
 

@@ -38,7 +38,7 @@ def test_train_sample_eval_end_to_end(tmp_path, capsys):
     x = np.load(run_dir / "samples" / "sample_seed0.npy")
     assert x.shape == (16, 2) and np.isfinite(x).all()
     assert (run_dir / "samples" / "sample_seed0.png").stat().st_size > 1000
-    code, out, err = run_cli(capsys, "eval", str(run_dir), "-n", "300")
+    code, out, err = run_cli(capsys, "eval", str(run_dir), "-n", "300", "--json")
     assert code == 0, err
     metrics = json.loads(out)
     assert {"w1", "modes", "hq_share"} <= set(metrics) and metrics["w1"] > 0

@@ -10,7 +10,8 @@ from torch import nn
 from genzoo import cli, config, run
 from genzoo.errors import GenzooError
 from genzoo.models import MODELS, DataSpec
-from genzoo.sampling.ddls import DDLS, DDLSConfig, fit_calibration, sample_run
+from genzoo.run_sampling import sample_run
+from genzoo.sampling.ddls import DDLS, DDLSConfig, fit_calibration
 from genzoo.sampling.langevin import energy_and_grad
 
 

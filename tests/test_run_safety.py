@@ -364,7 +364,7 @@ def test_a_run_needs_its_data_file_for_eval_only(tmp_path, capsys):
     code, _, err = cli(capsys, "eval", run_dir)
     one_line_error(code, err, str(tmp_path / "pts.npy"))
     assert "--data PATH" in err
-    code, out, err = cli(capsys, "eval", run_dir, "--data", tmp_path / "moved.npy")
+    code, out, err = cli(capsys, "eval", run_dir, "--data", tmp_path / "moved.npy", "--json")
     assert code == 0, err
     assert "w1" in json.loads(out)
     np.save(tmp_path / "other.npy", np.zeros((40, 3), np.float32))

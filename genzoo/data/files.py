@@ -71,6 +71,11 @@ def read_array(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray | None]:
         return _read_table(p), None
     try:
         if ext == ".npy":
+            with open(p, "rb") as f:  # NumPy's own message for text named .npy speaks of pickled objects
+                magic = f.read(6)
+            if magic != b"\x93NUMPY":
+                raise GenzooError(f"{str(p)!r} is not a NumPy .npy file (it lacks the .npy header); "
+                                  "save arrays with numpy.save, or name a text table .csv/.txt")
             return np.load(p, allow_pickle=False), None
         with np.load(p, allow_pickle=False) as f:
             if "x" not in f.files:

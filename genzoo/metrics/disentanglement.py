@@ -372,19 +372,32 @@ FULL_BUDGET = Budget(10_000, 5_000, 10_000, 15_000, 10_000)
 def disentanglement_metrics(encoder: Encoder, ground_truth: Any, budget: Budget = FULL_BUDGET, seed: int = 0,
                             dci_model: str = "gbt") -> dict[str, float]:
     """All five metrics for an encoder on a ground truth: beta_vae, factor_vae, mig, dci_*, sap (DCI by ``dci_model``)."""
+    from genzoo.progress import bar
+
     rng = np.random.default_rng(seed + 7)
-    out = {
-        "beta_vae": beta_vae_score(encoder, ground_truth, budget.votes_train, budget.votes_eval, seed=seed)["eval_accuracy"],
-        "factor_vae": factor_vae_score(encoder, ground_truth, budget.votes_train, budget.votes_eval,
-                                       n_variance=budget.variance_points, seed=seed)["eval_accuracy"],
-    }
-    f = ground_truth.sample_factors(budget.mig_points, rng)
-    out["mig"] = mig(codes_of_factors(encoder, ground_truth, f)[0], f)["mig"]
-    f = ground_truth.sample_factors(budget.predictor_points, rng)
-    z = codes_of_factors(encoder, ground_truth, f)[0]
-    d = dci(z, f, model=dci_model, seed=seed)
-    out.update(dci_disentanglement=d["disentanglement"], dci_completeness=d["completeness"], dci_informativeness=d["informativeness"])
-    out["sap"] = sap(z, f, seed=seed)["sap"]
+    with bar(total=5, desc="disentanglement", unit="metric") as progress:
+        progress.set_postfix_str("beta_vae")
+        out = {"beta_vae": beta_vae_score(encoder, ground_truth, budget.votes_train, budget.votes_eval,
+                                          seed=seed)["eval_accuracy"]}
+        progress.update()
+        progress.set_postfix_str("factor_vae")
+        out["factor_vae"] = factor_vae_score(encoder, ground_truth, budget.votes_train, budget.votes_eval,
+                                             n_variance=budget.variance_points, seed=seed)["eval_accuracy"]
+        progress.update()
+        progress.set_postfix_str("mig")
+        f = ground_truth.sample_factors(budget.mig_points, rng)
+        out["mig"] = mig(codes_of_factors(encoder, ground_truth, f)[0], f)["mig"]
+        progress.update()
+        progress.set_postfix_str("dci")
+        f = ground_truth.sample_factors(budget.predictor_points, rng)
+        z = codes_of_factors(encoder, ground_truth, f)[0]
+        d = dci(z, f, model=dci_model, seed=seed)
+        out.update(dci_disentanglement=d["disentanglement"], dci_completeness=d["completeness"],
+                   dci_informativeness=d["informativeness"])
+        progress.update()
+        progress.set_postfix_str("sap")
+        out["sap"] = sap(z, f, seed=seed)["sap"]
+        progress.update()
     return out
 
 
@@ -392,7 +405,8 @@ def _applies(model: Any, dataset: Any) -> bool:
     return callable(getattr(model, "encode", None)) and getattr(dataset, "ground_truth", None) is not None
 
 
-@evaluation("disentanglement", applies=_applies)
+# thousands of encoder calls and boosted trees (12 s after a 100-step VFAE's 60 s of training): genzoo eval only
+@evaluation("disentanglement", applies=_applies, tier="eval")
 def _evaluate(model: Any, dataset: Any, seed: int = 0, full: bool = False) -> dict[str, float]:
     scores = disentanglement_metrics(model.encode, dataset.ground_truth, FULL_BUDGET if full else DEFAULT_BUDGET, seed)
     return {f"dis_{k}": float(v) for k, v in scores.items()}

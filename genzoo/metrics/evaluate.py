@@ -26,14 +26,26 @@ The rules are fixed so numbers are comparable across models and runs:
   (VAE rate/distortion/active units, AIS likelihoods, disentanglement scores), wherever their
   ``applies(model, dataset)`` holds;
 * models with ``log_prob`` / ``elbo`` / ``proposal``+``log_joint``: mean test log-likelihood,
-  bound and IWAE estimate (:mod:`genzoo.metrics.likelihood`) on held-out data: 500 examples
-  and K = 64 by default, the whole test set (at most 10 000) and K = 1000 with ``full=True``.
+  bound and IWAE estimate (group ``likelihood-iw``; :mod:`genzoo.metrics.likelihood`) on
+  held-out data: 500 examples and K = 64 by default, the whole test set (at most 10 000) and
+  K = 1000 with ``full=True``.
+
+What training scores (``Evaluation.tier``, declared where each group is registered): ``genzoo
+eval`` scores every group that applies. Inside :func:`training_stage` (which the trainer sets
+around its sample step) the sample metrics and the exact likelihood/ELBO above are always
+scored; of the registered groups, tier ``"periodic"`` at every evaluation (cheap: one pass over
+500 held-out examples), tier ``"final"`` only at the end-of-training evaluation (sized for the
+trainer's evaluation budget: IWAE with K = ``IW_K_TRAIN``, AIS on its cheap schedule), and tier
+``"eval"`` (disentanglement: thousands of encoder calls and boosted trees) only when named in
+``train.eval_groups`` (docs/runs.md).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Callable
+import contextlib
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, Literal
 
 import torch
 
@@ -42,13 +54,25 @@ from genzoo.metrics.wasserstein import wasserstein1_exact
 from genzoo.registry import Registry
 
 
+#: When training scores a group; ``genzoo eval`` scores every group that applies, whatever its tier.
+#: "periodic": at every evaluation during training; "final": at the end-of-training evaluation;
+#: "eval": only by ``genzoo eval`` (during training only when named in ``train.eval_groups``).
+Tier = Literal["periodic", "final", "eval"]
+TIERS: tuple[str, ...] = ("periodic", "final", "eval")
+
+
 @dataclass(frozen=True)
 class Evaluation:
-    """An extra group of metrics: ``fn(model, dataset, seed, full) -> dict`` where ``applies(model, dataset)``."""
+    """An extra group of metrics: ``fn(model, dataset, seed, full) -> dict`` where ``applies(model, dataset)``.
+
+    ``tier`` (:data:`TIERS`) says when training scores it: the one place that sets a group's cost
+    during training, so the trainer's evaluation budget holds for every model alike.
+    """
 
     name: str
     applies: Callable[[Any, Any], bool]
     fn: Callable[..., dict[str, float]]
+    tier: Tier = "periodic"
 
 
 #: Metric groups beyond the built-in ones (VAE rate/distortion, AIS likelihoods, disentanglement,
@@ -57,14 +81,57 @@ class Evaluation:
 EVALUATIONS: Registry[Evaluation] = Registry("evaluation")
 
 
-def evaluation(name: str, applies: Callable[[Any, Any], bool]) -> Callable:
-    """Register ``fn(model, dataset, seed: int, full: bool) -> dict[str, float]`` run when ``applies(model, dataset)``."""
+def evaluation(name: str, applies: Callable[[Any, Any], bool], tier: Tier = "periodic") -> Callable:
+    """Register ``fn(model, dataset, seed: int, full: bool) -> dict[str, float]`` run when ``applies(model, dataset)``.
+
+    ``tier``: when training scores it — "periodic" (cheap: every evaluation), "final" (moderate:
+    the end-of-training evaluation) or "eval" (costly: only ``genzoo eval`` unless asked for).
+    """
+    if tier not in TIERS:
+        raise ValueError(f"evaluation {name!r}: tier {tier!r} is not one of {', '.join(TIERS)}")
 
     def add(fn: Callable[..., dict[str, float]]) -> Callable[..., dict[str, float]]:
-        EVALUATIONS.register(name)(Evaluation(name, applies, fn))
+        EVALUATIONS.register(name)(Evaluation(name, applies, fn, tier))
         return fn
 
     return add
+
+
+@dataclass
+class Stage:
+    """A training-time evaluation in progress: which one (``periodic`` or ``final``), the groups
+    asked for beyond the tiers (``train.eval_groups``; "all": every group), and what was scored."""
+
+    name: Literal["periodic", "final"]
+    asked: frozenset[str] = frozenset()
+    scored: list[str] = field(default_factory=list)
+
+    def wants(self, group: Evaluation) -> bool:
+        if "all" in self.asked or group.name in self.asked:
+            return True
+        return group.tier == "periodic" or (group.tier == "final" and self.name == "final")
+
+
+# A context variable rather than an argument: the trainer sets the stage around whatever
+# on_sample callback it was given, and evaluate() called inside it (however deep) sizes itself.
+_STAGE: ContextVar[Stage | None] = ContextVar("genzoo_evaluation_stage", default=None)
+
+
+@contextlib.contextmanager
+def training_stage(name: Literal["periodic", "final"], asked: Iterable[str] = ()) -> Iterator[Stage]:
+    """Evaluations inside score only the groups training scores at this stage (:meth:`Stage.wants`)."""
+    stage = Stage(name, frozenset(asked))
+    token = _STAGE.set(stage)
+    try:
+        yield stage
+    finally:
+        _STAGE.reset(token)
+
+
+def current_stage() -> Stage | None:
+    """The training-time evaluation in progress; None outside training (``genzoo eval``: every group)."""
+    return _STAGE.get()
+
 
 N_IMAGES_W1 = 500
 #: Samples per side for FID/KID/PR in the full protocol.
@@ -73,6 +140,8 @@ N_FEATURES_FULL = 10_000
 MIN_FEATURE_SAMPLES = 10
 #: Held-out examples for likelihoods: default and full (the full one is capped by the test set).
 N_LIKELIHOOD = 500
+#: Held-out examples of the IWAE estimate at the end of training (with K = IW_K_TRAIN).
+N_LIKELIHOOD_TRAIN = 200
 N_LIKELIHOOD_FULL = 10_000
 
 
@@ -127,12 +196,37 @@ def _image_metrics(model: Any, dataset: Any, samples: torch.Tensor, reference: t
     return out
 
 
-def _likelihood_metrics(model: Any, dataset: Any, seed: int, full: bool) -> dict[str, float]:
-    from genzoo.metrics.likelihood import IW_K, IW_K_FULL, likelihood_metrics
-
+def _likelihood_x(dataset: Any, seed: int, full: bool) -> torch.Tensor:
+    """The held-out draw of the likelihoods (exact, ELBO and IWAE score the same examples)."""
     n = n_evaluation_samples(dataset, N_LIKELIHOOD_FULL if full else N_LIKELIHOOD)
-    x = dataset.fresh(n, torch.Generator().manual_seed(seed + 2))
-    return likelihood_metrics(model, x, k=IW_K_FULL if full else IW_K)
+    return dataset.fresh(n, torch.Generator().manual_seed(seed + 2))
+
+
+def _likelihood_metrics(model: Any, dataset: Any, seed: int, full: bool) -> dict[str, float]:
+    """Exact log-likelihood and ELBO: one pass over the examples, scored at every evaluation."""
+    from genzoo.metrics.likelihood import likelihood_metrics
+
+    return likelihood_metrics(model, _likelihood_x(dataset, seed, full), which=("exact", "bound"))
+
+
+def _has_iw(model: Any, dataset: Any) -> bool:
+    from genzoo.metrics.likelihood import has_iw
+
+    return has_iw(model)
+
+
+# K passes over the examples: at K = 64 on 500 examples this alone took 40 % of a 300-step MNIST
+# VAE's run and 70 % of a 100-step VFAE's (docs/speed.md), so training scores it once, at the end,
+# on K × n = IW_K_TRAIN × N_LIKELIHOOD_TRAIN (a 20th of that; iw_k and iw_n report the size).
+@evaluation("likelihood-iw", applies=_has_iw, tier="final")
+def _iw_metrics(model: Any, dataset: Any, seed: int = 0, full: bool = False) -> dict[str, float]:
+    from genzoo.metrics.likelihood import IW_K, IW_K_FULL, IW_K_TRAIN, likelihood_metrics
+
+    x = _likelihood_x(dataset, seed, full)
+    if current_stage() is None or full:
+        return likelihood_metrics(model, x, k=IW_K_FULL if full else IW_K, which=("iw",))
+    x = x[:N_LIKELIHOOD_TRAIN]  # a prefix of the ELBO's examples
+    return {**likelihood_metrics(model, x, k=IW_K_TRAIN, which=("iw",)), "iw_n": float(x.shape[0])}
 
 
 def evaluate(
@@ -147,29 +241,56 @@ def evaluate(
 
     ``full=True`` switches the image metrics to 10 000 samples (Stacked-MNIST modes to 26 000)
     and likelihoods to the whole test set — the protocol for reported numbers; the default
-    keeps a call on 500 images cheap enough for every sample step of training.
+    keeps a call on 500 images cheap. Inside :func:`training_stage` only the groups training
+    scores at that stage run, and their names are added to the stage's ``scored``.
     """
-    from genzoo.metrics.likelihood import has_bound, has_exact, has_iw
-
-    generator = torch.Generator().manual_seed(seed)
-    n = n_evaluation_samples(dataset, n)
-    if samples is None:
-        samples = model.sample(n)
-    drawn = samples.detach().float().cpu()
-    samples = drawn[:n]
-    reference = dataset.fresh(samples.shape[0], generator).cpu()
-    out: dict[str, float] = {"w1": wasserstein1_exact(samples, reference)}
-    if dataset.density is not None:
-        cov = mode_coverage(samples, dataset.density.means, dataset.density.std)
-        out.update(modes=float(cov["modes"]), hq_share=float(cov["hq_share"]))
-    if uses_feature_net(dataset) and samples.shape[0] >= MIN_FEATURE_SAMPLES:
-        out.update(_image_metrics(model, dataset, drawn if full else samples, reference, seed, full))
-    if has_exact(model) or has_bound(model) or has_iw(model):
-        out.update(_likelihood_metrics(model, dataset, seed, full))
     from genzoo.discovery import import_submodules
+    from genzoo.metrics.likelihood import has_bound, has_exact
+    from genzoo.progress import bar
 
     import_submodules("genzoo.metrics")  # modules register their evaluations on import
-    for _, extra in EVALUATIONS.items():
-        if extra.applies(model, dataset):
+    stage = current_stage()
+    # the IWAE group first: its keys follow the ELBO's, as when it was part of the built-in likelihood
+    extras = [extra for _, extra in sorted(EVALUATIONS.items(), key=lambda item: item[0] != "likelihood-iw")
+              if extra.applies(model, dataset) and (stage is None or stage.wants(extra))]
+    generator = torch.Generator().manual_seed(seed)
+    n = n_evaluation_samples(dataset, n)
+    images = uses_feature_net(dataset)
+    likelihood = has_exact(model) or has_bound(model)
+    # one bar over the steps (named as each starts), so a W1 or a group without a bar of its own still shows
+    steps = bar(total=2 + (dataset.density is not None) + images + likelihood + len(extras), desc="evaluate",
+                unit="step")
+    with steps:
+        steps.set_postfix_str("samples")
+        if samples is None:
+            samples = model.sample(n)
+        drawn = samples.detach().float().cpu()
+        samples = drawn[:n]
+        reference = dataset.fresh(samples.shape[0], generator).cpu()
+        steps.update()
+        steps.set_postfix_str("W1")
+        out: dict[str, float] = {"w1": wasserstein1_exact(samples, reference)}
+        steps.update()
+        if dataset.density is not None:
+            steps.set_postfix_str("modes")
+            cov = mode_coverage(samples, dataset.density.means, dataset.density.std)
+            out.update(modes=float(cov["modes"]), hq_share=float(cov["hq_share"]))
+            steps.update()
+        if images:
+            steps.set_postfix_str("image metrics")
+            if samples.shape[0] >= MIN_FEATURE_SAMPLES:
+                out.update(_image_metrics(model, dataset, drawn if full else samples, reference, seed, full))
+            steps.update()
+        if likelihood:
+            steps.set_postfix_str("likelihood")
+            out.update(_likelihood_metrics(model, dataset, seed, full))
+            steps.update()
+        for extra in extras:
+            steps.set_postfix_str(extra.name)
             out.update(extra.fn(model, dataset, seed=seed, full=full))
+            steps.update()
+    if stage is not None:
+        stage.scored.extend(["w1"] + ["modes"] * (dataset.density is not None) + ["image-features"] * images
+                            + ["likelihood"] * likelihood
+                            + [extra.name for extra in extras])
     return out

@@ -155,10 +155,12 @@ def channel_features(images: Tensor, net: FeatureNet | None = None, batch: int =
     n, c = x.shape[:2]
     device = next(net.parameters()).device
     flat = x.reshape(n * c, 1, IMAGE_SIZE, IMAGE_SIZE)
+    from genzoo.progress import bar
+
     with torch.inference_mode():
         out = torch.cat([
             net.features(flat[i : i + batch].to(device).contiguous(memory_format=torch.channels_last)).float().cpu()
-            for i in range(0, n * c, batch)
+            for i in bar(range(0, n * c, batch), desc="image features", unit="batch")
         ])
     return out.reshape(n, c, -1)
 

@@ -40,6 +40,7 @@ from genzoo.errors import GenzooError
 __all__ = [
     "IW_K",
     "IW_K_FULL",
+    "IW_K_TRAIN",
     "has_exact",
     "has_bound",
     "has_iw",
@@ -52,6 +53,9 @@ __all__ = [
 #: (Burda et al. report K = 5000; 1000 keeps a CPU evaluation of the 10k MNIST test set feasible.)
 IW_K: int = 64
 IW_K_FULL: int = 1000
+#: K at the end-of-training evaluation (genzoo.metrics.evaluate: tier "final"), sized for the
+#: trainer's 20 % evaluation budget on a 300-step MNIST VAE (docs/speed.md); iw_k reports it.
+IW_K_TRAIN: int = 8
 
 
 def has_exact(model: Any) -> bool:
@@ -179,16 +183,24 @@ def _log_weights(model: Any, q: torch.distributions.Distribution, x: Tensor, z: 
     return log_w
 
 
-def _batched(fn, x: Tensor, batch: int) -> Tensor:
-    return torch.cat([fn(x[i : i + batch]).reshape(-1).double().cpu() for i in range(0, x.shape[0], batch)])
+def _batched(fn, x: Tensor, batch: int, desc: str | None = None) -> Tensor:
+    from genzoo.progress import bar
+
+    starts = range(0, x.shape[0], batch)
+    if desc is not None:  # a bar over the examples (on a terminal, where a command asked for one)
+        starts = bar(starts, desc=desc, unit="batch")
+    return torch.cat([fn(x[i : i + batch]).reshape(-1).double().cpu() for i in starts])
 
 
-def likelihood_metrics(model: Any, x: Tensor, k: int = IW_K, batch: int = 500) -> dict[str, float]:
+def likelihood_metrics(model: Any, x: Tensor, k: int = IW_K, batch: int = 500,
+                       which: tuple[str, ...] = ("exact", "bound", "iw")) -> dict[str, float]:
     """Mean test log-likelihood of ``x`` under ``model`` with every capability it has (nats per example).
 
     Keys: ``log_likelihood`` (exact ``log_prob``), ``elbo`` (a bound), ``log_likelihood_iw``,
     ``log_likelihood_iw_se`` (its standard error over the examples) and ``iw_k`` (the IWAE
     estimate with K = ``k``: a stochastic lower bound). Empty when the model has none of them.
+    ``which`` limits them to some of "exact", "bound" and "iw" (the evaluation groups score the
+    cheap pass and the K-fold IWAE at different times; genzoo.metrics.evaluate).
     """
     if not isinstance(x, Tensor) or x.ndim < 2 or x.shape[0] == 0:
         raise GenzooError(f"x must be a non-empty (N, ...) tensor, got {tuple(getattr(x, 'shape', ()))}")
@@ -202,12 +214,12 @@ def likelihood_metrics(model: Any, x: Tensor, k: int = IW_K, batch: int = 500) -
         model.eval()
     try:
         with torch.no_grad():
-            if has_exact(model):
+            if has_exact(model) and "exact" in which:
                 out["log_likelihood"] = float(_batched(model.log_prob, x, batch).mean())
-            if has_bound(model):
+            if has_bound(model) and "bound" in which:
                 out["elbo"] = float(_batched(model.elbo, x, batch).mean())
-            if has_iw(model):
-                iw = _batched(lambda xb: iw_log_likelihood(model, xb, k), x, batch)
+            if has_iw(model) and "iw" in which:
+                iw = _batched(lambda xb: iw_log_likelihood(model, xb, k), x, batch, desc=f"IWAE K={k}")
                 out["log_likelihood_iw"] = float(iw.mean())
                 # standard error of the mean over the evaluated examples (data spread and Monte Carlo error together)
                 out["log_likelihood_iw_se"] = float(iw.std() / math.sqrt(iw.numel())) if iw.numel() > 1 else 0.0

@@ -92,8 +92,10 @@ def score_nulls(dataset: Any, seeds: list[int], n: int = STANDARD_N_SAMPLES) -> 
     the null's own draw uses an independent generator (seed + 1 000 003), so the ``data`` null's
     W1 is the two-sample distance between independent data sets of size n.
     """
+    from genzoo.progress import bar
+
     rows = []
-    for name in null_names(dataset):
+    for name in bar(null_names(dataset), desc="null baselines", unit="null"):
         for seed in seeds:
             samples = null_samples(name, dataset, n, torch.Generator().manual_seed(seed + 1_000_003))
             reference = dataset.fresh(n, torch.Generator().manual_seed(seed)).float().cpu()

@@ -86,6 +86,11 @@ class BMConfig:
         check(1 <= self.max_enumeration_bits <= 30, "max_enumeration_bits", self.max_enumeration_bits, "must be in 1..30")
 
 
+#: The BM has no AIS estimate (that is the RBM's): too many units for enumeration means Gibbs statistics.
+BM_ADVICE = ("the fully visible BM has no AIS estimate: train with Gibbs-chain statistics instead "
+             "(--set statistics=gibbs; no exact log-likelihood then)")
+
+
 @register_model("bm")
 class BoltzmannMachine(Model):
     """Fully visible Boltzmann machine: Φ(x) = −bᵀx − Σ_{i<j} W_ij x_i x_j; ⟨x_i x_j⟩_data − ⟨x_i x_j⟩_model by enumeration or Gibbs."""
@@ -99,7 +104,7 @@ class BoltzmannMachine(Model):
         m = data.dim
         self.M = m
         if config.statistics == "exact":
-            check_feasible(m, "units (statistics=exact)", config.max_enumeration_bits)
+            check_feasible(m, "units (statistics=exact)", config.max_enumeration_bits, BM_ADVICE)
         self.exact_statistics = config.statistics == "exact" or (config.statistics == "auto" and m <= config.exact_max_units)
         self.W = nn.Parameter(torch.zeros(m, m))
         self.b = nn.Parameter(torch.zeros(m))
@@ -124,7 +129,7 @@ class BoltzmannMachine(Model):
 
     def log_partition(self) -> Tensor:
         """log Z by enumerating all 2^M states (float64, chunked); refuses beyond 2^max_enumeration_bits."""
-        check_feasible(self.M, "units", self.config.max_enumeration_bits)
+        check_feasible(self.M, "units", self.config.max_enumeration_bits, BM_ADVICE)
         with torch.no_grad():
             return log_sum_states(self.M, lambda s: -self.phi(s).double(), dtype=self.W.dtype, device=self.W.device)
 

@@ -62,6 +62,7 @@ from torch import Tensor
 
 from genzoo.config import check
 from genzoo.errors import GenzooError
+from genzoo.progress import bar
 from genzoo.sampling import register_sampler
 
 #: Salakhutdinov & Murray (2008): intermediate distributions per segment of [0, 1].
@@ -299,7 +300,7 @@ class AnnealedImportanceSampling:
         v = path.base_sample(self.runs)
         log_w = torch.zeros(self.runs, dtype=torch.float64, device=v.device)
         noise = path.uniform_blocks(self.runs, len(betas) - 2)  # exactly the transitions' draws: no more
-        for k in range(1, len(betas)):
+        for k in bar(range(1, len(betas)), desc="AIS", unit="β"):
             x = path._x(v)
             log_w += path.log_ratio(v, betas[k - 1], betas[k], x)
             if k < len(betas) - 1:
@@ -313,7 +314,7 @@ class AnnealedImportanceSampling:
         v = samples.to(path.W)
         log_w = torch.zeros(v.shape[0], dtype=torch.float64, device=v.device)
         noise = path.uniform_blocks(v.shape[0], len(betas) - 2)
-        for k in range(len(betas) - 1, 0, -1):
+        for k in bar(range(len(betas) - 1, 0, -1), desc="reverse AIS", unit="β"):
             x = path._x(v)
             log_w += path.log_ratio(v, betas[k], betas[k - 1], x)
             if k > 1:

@@ -24,23 +24,21 @@ logit); ``"logistic"`` forces it, ``"none"`` uses d as it is.
 Defaults (genzoo, stated): K = 100 steps, η = 0.01, σ = √(2η) (the tied textbook choice of the
 seed deck, slide 40), no Metropolis correction (``metropolis=true`` gives MALA in z).
 ``genzoo sample RUN --sampler ddls --set steps=200 --set step_size=0.005`` runs it on a trained
-GAN run; :func:`sample_run` is that command's logic.
+GAN run (:mod:`genzoo.run_sampling` maps runs to the samplers that apply).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Callable, Literal
 
 import torch
 from torch import Tensor, nn
 
-from genzoo import config as cfg
 from genzoo.config import check
 from genzoo.errors import GenzooError
-from genzoo.sampling import SAMPLERS, register_sampler
+from genzoo.sampling import register_sampler
 from genzoo.sampling.langevin import Energy, LangevinStats, discriminator_energy, langevin
 
 #: Objectives whose discriminator output is already the logit of D = σ(d).
@@ -151,9 +149,8 @@ class DDLS(nn.Module):
                    name: str = "this model") -> "DDLS":
         """DDLS on a trained adversarial model (eval mode); ``data`` feeds the logistic calibration."""
         config = config or DDLSConfig()
-        from genzoo.models.adversarial import AdversarialModel
-
-        if not isinstance(model, AdversarialModel) or getattr(model, "uses_labels", False):
+        # duck-typed: the sampling layer knows no model classes (genzoo.run_sampling picks the runs)
+        if not all(callable(getattr(model, a, None)) for a in ("G", "d", "prior")) or getattr(model, "uses_labels", False):
             raise GenzooError(f"DDLS needs an unconditional GAN (generator G and discriminator d); "
                               f"{name} holds model {getattr(model, 'name', type(model).__name__)!r}")
         model.eval()
@@ -167,35 +164,3 @@ class DDLS(nn.Module):
                 fake = model.G(model.prior(real.shape[0]))
             ddls.calibration = fit_calibration(model.d, real, fake)
         return ddls
-
-
-def sample_run(run_dir: str | Path, model: Any, run_config: dict[str, Any], n: int,
-               sampler: str | None = None, sets: list[str] | None = None) -> Tensor:
-    """``genzoo sample RUN [--sampler NAME --set k=v ...]``: n samples of a loaded run.
-
-    Without a sampler: the model's own ``sample(n)``. With one: the registered sampler's
-    ``from_model`` on the run (unknown names and samplers that do not sample runs are errors
-    listing the valid ones; ``--set`` keys are that sampler's ``Config`` fields).
-    """
-    if sampler is None:
-        if sets:
-            raise GenzooError(f"--set {sets[0]!r} needs --sampler NAME (samplers for runs: {', '.join(run_samplers())})")
-        return model.sample(n)
-    cls = SAMPLERS.get(sampler)  # unknown name → lists every sampler
-    if sampler not in run_samplers():
-        raise GenzooError(f"sampler {sampler!r} does not sample trained runs; valid: {', '.join(run_samplers())}")
-    config = cfg.build(cls.Config, cfg.parse_sets(sets or []))
-    name = f"run {str(run_dir)!r}"
-    from genzoo import data as data_module
-
-    dataset = None
-    if getattr(config, "calibration", "none") != "none":
-        dataset = data_module.load(run_config["data"]["name"], **run_config["data"]["params"])
-    with torch.no_grad():
-        instance = cls.from_model(model, config, None if dataset is None else dataset.x, name=name)
-        return instance.sample(n)
-
-
-def run_samplers() -> list[str]:
-    """Registered samplers that can sample a trained run (they define ``from_model``)."""
-    return [name for name, c in SAMPLERS.items() if hasattr(c, "from_model")]

@@ -39,12 +39,15 @@ def binary_states(n: int, start: int = 0, stop: int | None = None, dtype: torch.
     return ((r.unsqueeze(1) >> torch.arange(n, device=device)) & 1).to(dtype)
 
 
-def check_feasible(n: int, what: str, limit: int = MAX_ENUMERATION_BITS) -> None:
-    """Refuse to enumerate 2^n states beyond 2^limit, naming the size and pointing to AIS."""
+#: What an RBM's refusal advises; a model without AIS (the fully visible BM) passes its own advice.
+AIS_ADVICE = "use the AIS estimate instead (log_prob_estimate, genzoo eval → log_likelihood_ais)"
+
+
+def check_feasible(n: int, what: str, limit: int = MAX_ENUMERATION_BITS, advice: str = AIS_ADVICE) -> None:
+    """Refuse to enumerate 2^n states beyond 2^limit, naming the size and what to do instead (``advice``)."""
     if n > limit:
         raise GenzooError(
-            f"exact log Z needs a sum over 2^{n} states of the {n} {what}, more than the feasible 2^{limit}; "
-            "use the AIS estimate instead (log_prob_estimate, genzoo eval → log_likelihood_ais)"
+            f"exact log Z needs a sum over 2^{n} states of the {n} {what}, more than the feasible 2^{limit}; {advice}"
         )
 
 

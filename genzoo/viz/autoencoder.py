@@ -40,7 +40,8 @@ def save_reconstructions(model: object, x: Tensor, path: str | os.PathLike, titl
         rows = min(4, x.shape[0] // cols)
         k = rows * cols
         pairs = torch.stack([x[:k].reshape(rows, cols, *x.shape[1:]), recon[:k].clamp(0, 1).reshape(rows, cols, *x.shape[1:])], 1)
-        return save_image_grid(pairs.reshape(2 * k, *x.shape[1:]), path, nrow=cols)
+        return save_image_grid(pairs.reshape(2 * k, *x.shape[1:]), path, nrow=cols, kind="reconstructions",
+                               title=title or "reconstructions: rows of held-out inputs, each above its reconstruction")
     return save_points(recon, path, reference=x, title=title or "reconstructions (red) over data (grey)")
 
 
@@ -67,4 +68,24 @@ def save_latent_space(model: object, x: Tensor, path: str | os.PathLike, labels:
     ax.set_xlabel("z₁")
     ax.set_ylabel("z₂" if z.shape[1] >= 2 else "")
     ax.set_title(title or f"latent space (first 2 of {z.shape[1]} dims)", fontsize=9)
+    fig.genzoo_kind = "latent-space"
     return _save(fig, path)
+
+
+def save_translations(model: object, u: Tensor, v: Tensor, path: str | os.PathLike, title: str = "",
+                      k: int = 8) -> Path:
+    """Two-domain translation as rows of k: u, G_A(u), G_B(G_A(u)), then v, G_B(v), G_A(G_B(v)).
+
+    Each translation under its input and above its reconstruction (the closed loop of dual
+    learning), so a picture shows what was translated, not translations alone.
+    """
+    translate = model.translate  # type: ignore[attr-defined]
+    k = max(1, min(k, u.shape[0], v.shape[0]))
+    u, v = u[:k].float(), v[:k].float()
+    a2b = translate(u, "a2b").detach().float().cpu()
+    b2a = translate(v, "b2a").detach().float().cpu()
+    rows = [u.cpu(), a2b, translate(a2b, "b2a").detach().float().cpu(),
+            v.cpu(), b2a, translate(b2a, "a2b").detach().float().cpu()]
+    grid = torch.cat([r.clamp(0, 1) for r in rows])
+    return save_image_grid(grid, path, nrow=k, kind="translations",
+                           title=title or "rows: A → A→B → A→B→A, then B → B→A → B→A→B")

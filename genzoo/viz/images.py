@@ -116,7 +116,35 @@ def auto_scale(width: int, min_width: int = MIN_WIDTH_PX) -> int:
     return max(1, math.ceil(min_width / max(1, int(width))))
 
 
-def _write_png(array: np.ndarray, path: str | os.PathLike, scale: int | None) -> Path:
+#: Height in pixels of the band a grid's title is drawn in (Pillow's built-in font).
+TITLE_BAND_PX = 16
+
+
+def _with_title(image: Image.Image, title: str) -> Image.Image:
+    """The picture under a white band with ``title`` in it (wider if the text needs it)."""
+    from PIL import ImageDraw
+
+    draw = ImageDraw.Draw(image)
+    width = max(image.width, int(draw.textlength(title)) + 8)
+    out = Image.new(image.mode, (width, image.height + TITLE_BAND_PX), 255 if image.mode == "L" else (255, 255, 255))
+    out.paste(image, (0, TITLE_BAND_PX))
+    ImageDraw.Draw(out).text((4, 2), title, fill=0 if image.mode == "L" else (0, 0, 0))
+    return out
+
+
+def png_metadata(title: str, kind: str):
+    """PNG text chunks naming what a picture shows (``Title``) and how it is drawn (``genzoo:kind``), for tools and tests."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    if title:
+        info.add_text("Title", title)
+    info.add_text("genzoo:kind", kind)
+    return info
+
+
+def _write_png(array: np.ndarray, path: str | os.PathLike, scale: int | None, title: str = "",
+               kind: str = "image-grid") -> Path:
     if scale is None:
         scale = auto_scale(array.shape[1])
     if isinstance(scale, bool) or not isinstance(scale, (int, np.integer)) or scale < 1:
@@ -125,7 +153,10 @@ def _write_png(array: np.ndarray, path: str | os.PathLike, scale: int | None) ->
         array = array.repeat(int(scale), axis=0).repeat(int(scale), axis=1)
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(np.ascontiguousarray(array)).save(out, format="PNG")
+    image = Image.fromarray(np.ascontiguousarray(array))
+    if title:  # a grid says what it shows, like the plots do
+        image = _with_title(image, title)
+    image.save(out, format="PNG", pnginfo=png_metadata(title, kind))
     return out
 
 
@@ -138,8 +169,13 @@ def save_image_grid(
     padding: int = 2,
     pad_value: float = 0.5,
     value_range: tuple[float, float] = (0.0, 1.0),
+    title: str = "",
+    kind: str = "image-grid",
 ) -> Path:
     """Write :func:`image_grid` of ``images`` to a PNG (Pillow), creating parent directories.
+
+    ``title``: drawn in a band above the grid and stored as the PNG's ``Title`` text; ``kind``
+    goes into its ``genzoo:kind`` text (what sort of picture it is).
 
     Args:
         images: (N, C, H, W), C ∈ {1, 3}.
@@ -154,7 +190,7 @@ def save_image_grid(
         (scale·width, scale·height) of the grid.
     """
     grid = image_grid(images, nrow=nrow, padding=padding, pad_value=pad_value, value_range=value_range)
-    return _write_png(grid, path, scale)
+    return _write_png(grid, path, scale, title, kind)
 
 
 def save_interpolation(

@@ -116,9 +116,15 @@ def _new_figure(figsize: tuple[float, float]) -> Figure:
 
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
     out = Path(path)
+    kind = getattr(fig, "genzoo_kind", "plot")  # set by the drawing function (points, latent-space)
     out.parent.mkdir(parents=True, exist_ok=True)
+    suptitle = getattr(fig, "_suptitle", None)  # matplotlib keeps the figure title there
+    title = suptitle.get_text() if suptitle is not None else ""
+    if not title:
+        title = next((t for ax in fig.axes if (t := ax.get_title())), "")
+    metadata = {"genzoo:kind": kind, **({"Title": title} if title else {})}  # what the picture shows, for tools and tests
     try:
-        fig.savefig(out, format="png", dpi=DPI)
+        fig.savefig(out, format="png", dpi=DPI, metadata=metadata)
     finally:
         fig.clear()  # drop artists now; the Figure itself is not registered anywhere
     return out
@@ -233,6 +239,7 @@ def save_points(
         ax.legend(loc="upper right", fontsize="small", markerscale=3)
     if title:
         ax.set_title(title)
+    fig.genzoo_kind = "points"
     return _save(fig, path)
 
 
@@ -244,17 +251,41 @@ def save_samples(
     title: str = "",
     limits: Limits | None = None,
 ) -> Path:
-    """Picture of model samples: (N, C, H, W) → image grid; (N, D) or (N,) → :func:`save_points`.
+    """Picture of model samples, by :func:`picture_kind`: an image grid for images and for binary
+    vectors (bars and stripes: side×side images stored flat), else :func:`save_points`.
 
-    For images, ``log_prob``, ``reference``, ``title`` and ``limits`` are not used.
+    For grids, ``log_prob``, ``reference`` and ``limits`` are not used; ``title`` always is.
     """
     if not isinstance(x, Tensor):
         raise GenzooError(f"samples must be a torch.Tensor, got {type(x).__name__}")
-    if x.dim() == 4:
-        return save_image_grid(x, path)
+    kind = picture_kind(x, reference)
+    if kind == "image-grid":
+        return save_image_grid(x, path, title=title)
+    if kind == "binary-grid":
+        return save_image_grid(x.reshape(x.shape[0], 1, *binary_image_shape(x.shape[1])), path, title=title,
+                               kind=kind)
     if x.dim() in (1, 2):
         return save_points(x, path, log_prob=log_prob, reference=reference, title=title, limits=limits)
     raise GenzooError(f"samples must be (N, C, H, W) images or (N, D) points, got shape {tuple(x.shape)}")
+
+
+def binary_image_shape(d: int) -> tuple[int, int]:
+    """(H, W) of a flat binary vector drawn as a picture: square when D is a square, else one row of D pixels."""
+    side = math.isqrt(d)
+    return (side, side) if side * side == d else (1, d)
+
+
+def picture_kind(x: Tensor, reference: Tensor | None = None) -> str:
+    """How samples are drawn: ``image-grid`` (N, C, H, W); ``binary-grid`` for (N, D > 2) vectors of
+    binary data (decided by ``reference``, the data, when given — an RBM's mean activations are not
+    binary, its data is); ``points`` otherwise (a scatter of the first two coordinates beyond D = 2
+    would show a binary data set as the four corners of a square)."""
+    if x.dim() == 4:
+        return "image-grid"
+    data = reference if reference is not None else x
+    if x.dim() == 2 and x.shape[1] > 2 and data.dim() == 2 and data.numel() and bool(((data == 0) | (data == 1)).all()):
+        return "binary-grid"
+    return "points"
 
 
 # ----------------------------------------------------------------------------- curves
