@@ -98,12 +98,13 @@ LR_DATA = "ring8"
 
 #: Budgets: train values shared by every cell; ``seeds`` of the main grid and ``lr_seeds`` of the
 #: sensitivity grid; ``n_test`` held-out points for log-likelihoods, ``iw_k`` importance samples.
+#: (``eval_share`` 1: every evaluation of the training curves is made, whatever the trainer's budget.)
 BUDGETS: dict[str, dict[str, Any]] = {
     "full": {"train": {"steps": 3000, "batch_size": 256, "n_eval": 2500, "log_every": 50, "sample_every": 250,
-                       "checkpoint_every": 1000, "threads": 1, "device": "cpu"},
+                       "checkpoint_every": 1000, "threads": 1, "device": "cpu", "eval_share": 1.0},
              "seeds": [0, 1, 2], "lr_seeds": [0, 1, 2], "n_test": 2500, "iw_k": 1000, "grid_bins": 400},
     "quick": {"train": {"steps": 150, "batch_size": 128, "n_eval": 300, "log_every": 25, "sample_every": 50,
-                        "checkpoint_every": 150, "threads": 1, "device": "cpu"},
+                        "checkpoint_every": 150, "threads": 1, "device": "cpu", "eval_share": 1.0},
               "seeds": [0, 1, 2], "lr_seeds": [0], "n_test": 1000, "iw_k": 200, "grid_bins": 300},
 }
 

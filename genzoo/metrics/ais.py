@@ -43,7 +43,8 @@ def _applies(model: Any, dataset: Any) -> bool:
     return callable(getattr(model, "log_prob_estimate", None))
 
 
-@evaluation("log_likelihood_ais", applies=_applies)
+# forward and reverse AIS (1 000 β × 100 runs when not full): once, at the end of training
+@evaluation("log_likelihood_ais", applies=_applies, tier="final")
 def ais_log_likelihood(model: Any, dataset: Any, seed: int = 0, full: bool = False) -> dict[str, float]:
     """AIS log-likelihood (estimate ± error) and the reverse-AIS conservative value on held-out data."""
     n = n_evaluation_samples(dataset, N_LIKELIHOOD_FULL if full else N_LIKELIHOOD)

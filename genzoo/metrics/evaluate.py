@@ -141,7 +141,7 @@ MIN_FEATURE_SAMPLES = 10
 #: Held-out examples for likelihoods: default and full (the full one is capped by the test set).
 N_LIKELIHOOD = 500
 #: Held-out examples of the IWAE estimate at the end of training (with K = IW_K_TRAIN).
-N_LIKELIHOOD_TRAIN = 200
+N_LIKELIHOOD_TRAIN = 100
 N_LIKELIHOOD_FULL = 10_000
 
 
@@ -217,7 +217,7 @@ def _has_iw(model: Any, dataset: Any) -> bool:
 
 # K passes over the examples: at K = 64 on 500 examples this alone took 40 % of a 300-step MNIST
 # VAE's run and 70 % of a 100-step VFAE's (docs/speed.md), so training scores it once, at the end,
-# on K × n = IW_K_TRAIN × N_LIKELIHOOD_TRAIN (a 20th of that; iw_k and iw_n report the size).
+# on K × n = IW_K_TRAIN × N_LIKELIHOOD_TRAIN (a 40th of that; iw_k and iw_n report the size).
 @evaluation("likelihood-iw", applies=_has_iw, tier="final")
 def _iw_metrics(model: Any, dataset: Any, seed: int = 0, full: bool = False) -> dict[str, float]:
     from genzoo.metrics.likelihood import IW_K, IW_K_FULL, IW_K_TRAIN, likelihood_metrics

@@ -47,7 +47,7 @@ def rate_distortion(model: Any, x: torch.Tensor, batch: int = 500) -> dict[str, 
     return {"rate": float(rate.mean()), "distortion": float(distortion.mean())}
 
 
-@evaluation("rate-distortion", applies=_has_rd)
+@evaluation("rate-distortion", applies=_has_rd, tier="periodic")  # one encoder/decoder pass over 500 examples
 def _rate_distortion(model: Any, dataset: Any, seed: int = 0, full: bool = False) -> dict[str, float]:
     return rate_distortion(model, _held_out(model, dataset, seed, full))
 
@@ -70,7 +70,7 @@ def _encodes_distribution(model: Any, dataset: Any) -> bool:
     return callable(getattr(model, "encode", None)) and callable(getattr(model, "proposal", None))
 
 
-@evaluation("active-units", applies=_encodes_distribution)
+@evaluation("active-units", applies=_encodes_distribution, tier="periodic")  # one encoder pass
 def _active_units(model: Any, dataset: Any, seed: int = 0, full: bool = False) -> dict[str, float]:
     x = _held_out(model, dataset, seed, full)
     q = model.encode(x[:2])

@@ -6,6 +6,13 @@ pictures and evaluations, atomic safetensors checkpoints with optimiser, RNG and
 (so ``resume`` continues bit for bit on CPU), and a divergence guard: a NaN/Inf loss or weight
 stops the run before any checkpoint is written, so the last good one is kept.
 
+Evaluation has a budget: it may take at most ``eval_share`` (20 %) of the training loop's
+wall-clock. A periodic evaluation that would push it above that share (judged by the last
+periodic one's cost) is skipped, with one note; the end-of-training evaluation always runs. What
+each is made of is declared by the evaluation groups' tiers (:mod:`genzoo.metrics.evaluate`):
+cheap groups at every evaluation, moderate ones once at the end, costly ones only by ``genzoo
+eval``. The share, the groups scored and the skips are recorded in ``evaluation.json``.
+
 Mixed precision is the trainer's, not the models': ``precision="bf16-mixed"`` (or ``"16-mixed"``
 on a GPU) runs every ``model.step`` under :func:`torch.autocast`, so matmuls and convolutions of
 every model run in half precision while weights, optimiser states and losses stay float32. The
@@ -36,6 +43,7 @@ from genzoo.train.stream import BatchStream
 
 CHECKPOINT = "checkpoint.safetensors"
 METRICS = "metrics.jsonl"
+EVALUATION = "evaluation.json"  # the evaluation budget's account: share of wall-clock, groups scored, skips
 PICTURE = "samples/step_{step:07d}.png"  # written by the on_sample callback, shown in TensorBoard
 
 #: Conventional names (as in PyTorch Lightning) → autocast dtype; "32" runs in float32 throughout.
@@ -59,6 +67,10 @@ class TrainConfig:
     checkpoint_every: int = 1000
     n_picture: int = 64  # images in each picture (points data: the evaluation samples)
     n_eval: int | None = None  # evaluation samples; None: the standard protocol (2 500 points, 500 images)
+    # most share of the wall-clock a periodic evaluation may bring evaluation to (it is skipped
+    # otherwise; the final one always runs); 1: never skip
+    eval_share: float = 0.2
+    eval_groups: str = ""  # evaluation groups scored at every evaluation beyond their tier ("a,b" or "all")
     progress: bool = True
 
     def __post_init__(self) -> None:
@@ -70,6 +82,7 @@ class TrainConfig:
         check(self.checkpoint_every >= 1, "checkpoint_every", self.checkpoint_every, "must be ≥ 1")
         check(self.n_picture >= 1, "n_picture", self.n_picture, "must be ≥ 1")
         check(self.n_eval is None or self.n_eval >= 2, "n_eval", self.n_eval, "must be ≥ 2")
+        check(0 < self.eval_share <= 1, "eval_share", self.eval_share, "must be in (0, 1]")
         check(
             self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
             "device", self.device, "expected auto, cpu, cuda, cuda:N or mps",
@@ -138,6 +151,41 @@ def write_text_atomic(path: str | Path, text: str) -> None:
         raise
 
 
+def eval_groups(value: str) -> frozenset[str]:
+    """The names in ``train.eval_groups`` ("a,b" or "all"), each checked against the registered groups."""
+    names = frozenset(n.strip() for n in value.split(",") if n.strip())
+    if names - {"all"}:
+        from genzoo.discovery import import_submodules
+        from genzoo.metrics.evaluate import EVALUATIONS
+
+        import_submodules("genzoo.metrics")  # modules register their evaluation groups on import
+        for name in sorted(names - {"all"}):
+            EVALUATIONS.get(name)  # an unknown name: one line listing the valid ones
+    return names
+
+
+def evaluation_summary(run_dir: str | Path) -> list[str]:
+    """Lines of ``genzoo train``'s summary about the evaluation budget (from ``evaluation.json``); none without it."""
+    try:
+        account = json.loads((Path(run_dir) / EVALUATION).read_text())
+        share, budget = float(account["eval_share"]), float(account["budget"])
+        periodic, final = list(account["periodic_groups"]), list(account["final_groups"])
+        skipped = int(account["evaluations"]["skipped"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    head = f"  evaluation: {100 * share:.0f} % of the training wall-clock (budget {100 * budget:.0f} %"
+    head += f"; {skipped} periodic evaluation{'s' * (skipped != 1)} skipped)" if skipped else ")"
+    groups = []
+    if periodic:
+        groups.append("during training " + ", ".join(periodic))
+    extra = [g for g in final if g not in periodic]
+    if extra:
+        groups.append(("at the end also " if periodic else "at the end ") + ", ".join(extra))
+    lines = [head + (": " + "; ".join(groups) if groups else "")]
+    lines.append(f"  full protocol: genzoo eval {run_dir} --full (every group, at the reporting sizes)")
+    return lines
+
+
 def rng_state() -> dict[str, Tensor]:
     state = {"torch": torch.get_rng_state()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
@@ -160,6 +208,8 @@ class Trainer:
     ``precision`` is the concrete precision to run at when ``config.precision`` is ``"auto"`` (a
     resumed run's recorded choice, so it continues bit for bit on another machine); None resolves
     auto on this device. The precision used is ``self.precision``.
+
+    ``clock`` times evaluation against the wall-clock for the evaluation budget (tests pass a fake).
     """
 
     def __init__(
@@ -171,8 +221,11 @@ class Trainer:
         on_sample: Callable[[Model, int, Path], dict[str, float]] | None = None,
         hparams: dict[str, Any] | None = None,
         precision: str | None = None,
+        clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.model, self.stream, self.config = model, stream, config
+        self.clock = clock
+        self.eval_groups = eval_groups(config.eval_groups)
         self.run_dir = Path(run_dir)
         self.on_sample = on_sample
         self.step = 0
@@ -303,6 +356,64 @@ class Trainer:
         counts = state["running"].get("counts", dict.fromkeys(self._sums, self._count))
         self._counts = {k: int(counts[k]) for k in self._sums}
 
+    # ---- evaluation budget -------------------------------------------------------------------
+    def _reset_budget(self) -> None:
+        self._started = self.clock()
+        self.eval_seconds = 0.0
+        self._periodic_cost: float | None = None  # the last periodic evaluation's seconds: the next one's estimate
+        self.evaluations = {"periodic": 0, "final": 0, "skipped": 0}
+        self.scored: dict[str, list[str]] = {"periodic": [], "final": []}
+
+    def within_budget(self) -> bool:
+        """Whether a periodic evaluation now keeps evaluation within ``eval_share`` of the wall-clock.
+
+        Its cost is estimated by the last periodic one's (the first always runs: nothing is known
+        yet, and a run needs one reading of its progress); the wall-clock counts from :meth:`fit`.
+        """
+        share = self.config.eval_share
+        if share >= 1 or self._periodic_cost is None:
+            return True
+        cost = self._periodic_cost
+        return self.eval_seconds + cost <= share * (self.clock() - self._started + cost)
+
+    def eval_share(self) -> float:
+        """Seconds spent evaluating over the wall-clock since :meth:`fit` started."""
+        return self.eval_seconds / max(self.clock() - self._started, 1e-9)
+
+    def _evaluate(self, stage: Literal["periodic", "final"], writer: Any) -> dict[str, float]:
+        start = self.clock()
+        evaluation = self._sample_and_evaluate(stage)
+        self._picture_to_tensorboard(writer)
+        cost = self.clock() - start
+        self.eval_seconds += cost
+        self.evaluations[stage] += 1
+        if stage == "periodic":
+            self._periodic_cost = cost
+        return evaluation
+
+    def _skip(self, bar: Any) -> None:
+        if not self.evaluations["skipped"]:
+            bar.write(f"genzoo: note: evaluation at step {self.step} skipped: it would bring evaluation above "
+                      f"{100 * self.config.eval_share:.0f} % of the wall-clock (train.eval_share); later ones are "
+                      "skipped by the same rule, the final one always runs", file=sys.stderr)
+        self.evaluations["skipped"] += 1
+
+    def _write_account(self) -> None:
+        """``evaluation.json``: the budget's account of this training session."""
+        wall = self.clock() - self._started
+        account = {
+            "eval_share": self.eval_seconds / max(wall, 1e-9),
+            "eval_seconds": self.eval_seconds,
+            "wall_seconds": wall,
+            "budget": self.config.eval_share,
+            "evaluations": dict(self.evaluations),
+            "periodic_groups": self.scored["periodic"],
+            "final_groups": self.scored["final"],
+            "asked": sorted(self.eval_groups),
+            "full_protocol": f"genzoo eval {self.run_dir} --full",
+        }
+        write_text_atomic(self.run_dir / EVALUATION, json.dumps(account, indent=2) + "\n")
+
     # ---- divergence guard --------------------------------------------------------------------
     def _check_finite(self, last_good: int) -> None:
         bad = [k for k, v in self._sums.items() if not torch.isfinite(v)]
@@ -330,6 +441,7 @@ class Trainer:
         per_step = self.model.batches_per_step
         tick, tick_step = time.perf_counter(), self.step
         final: dict[str, float] = {}
+        self._reset_budget()
         self.model.train()
         try:
             while self.step < cfg.steps:
@@ -365,12 +477,17 @@ class Trainer:
                     tick, tick_step = now, self.step
                     self._sums, self._count, self._counts = {}, 0, {}
                     bar.set_postfix({k: f"{v:.4g}" for k, v in record.items() if k != "steps_per_s"}, refresh=False)
-                if sample_now and self.on_sample is not None and self.is_main:
-                    evaluation = self._sample_and_evaluate()
+                last = self.step == cfg.steps
+                if sample_now and self.on_sample is not None and self.is_main and not (last or self.within_budget()):
+                    self._skip(bar)
+                elif sample_now and self.on_sample is not None and self.is_main:
+                    evaluation = self._evaluate("final" if last else "periodic", writer)
                     for key in set(record) & set(evaluation):  # e.g. a batch ELBO and the test ELBO
                         record[f"train_{key}"] = record.pop(key)
                     record.update(evaluation)
-                    self._picture_to_tensorboard(writer)
+                    if last:  # the budget's outcome beside the final metrics (details: evaluation.json)
+                        record.update(eval_share=self.eval_share(), eval_seconds=self.eval_seconds,
+                                      evaluations_skipped=float(self.evaluations["skipped"]))
                     tick = time.perf_counter()  # speed excludes evaluation time
                 if record:
                     final = {**final, **record}
@@ -379,19 +496,25 @@ class Trainer:
                     self.save()
                     self._saved_step = self.step
             self._hparams_to_tensorboard(writer, final)
+            if self.is_main and self.on_sample is not None:
+                self._write_account()
         finally:
             bar.close()
             if writer is not None:
                 writer.close()
         return final
 
-    def _sample_and_evaluate(self) -> dict[str, float]:
+    def _sample_and_evaluate(self, stage: Literal["periodic", "final"] = "final") -> dict[str, float]:
         """Pictures and metrics with their own fixed seed, leaving the training RNG untouched
-        (so evaluating more or less often never changes the trained weights)."""
+        (so evaluating more or less often never changes the trained weights). ``stage`` selects
+        the evaluation groups scored (their tiers, and ``eval_groups``)."""
+        from genzoo.metrics.evaluate import training_stage
+
         devices = [self.model.device] if self.model.device.type == "cuda" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), training_stage(stage, self.eval_groups) as scoring:
             torch.manual_seed(self.config.seed)
             out = self.on_sample(self.model, self.step, self.run_dir)
+        self.scored[stage] += [name for name in scoring.scored if name not in self.scored[stage]]
         self.model.train()
         return out
 

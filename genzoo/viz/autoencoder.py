@@ -32,6 +32,8 @@ def codes_of(model: object, x: Tensor) -> Tensor:
 @torch.no_grad()
 def save_reconstructions(model: object, x: Tensor, path: str | os.PathLike, title: str = "") -> Path:
     """Originals and decode(encode(x)) side by side (images: alternating rows of up to 8, at most 4 pairs of rows)."""
+    if x.ndim == 4:
+        x = x[:32]  # only the shown ones: decoding all 512 took 4.6 s of a 100-step VFAE's final evaluation
     recon = model.decode(codes_of(model, x)).detach().float().cpu()  # type: ignore[attr-defined]
     x = x.detach().float().cpu()
     if x.ndim == 4:
