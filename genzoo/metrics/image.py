@@ -80,8 +80,50 @@ KID_SUBSET_SIZE: int = 1000
 #: Neighbourhood sizes: k = 3 for precision/recall (Kynkäänniemi et al.), k = 5 for density/coverage (Naeem et al.).
 PR_K: int = 3
 DC_K: int = 5
-#: Query rows per distance block (bounds memory at ~ROWS·N·8 bytes).
+#: Query rows per distance block at most (speed: larger blocks gain nothing); fewer when the
+#: memory budget (genzoo.train.resources.memory_budget) says so, see :func:`distance_rows`.
 _ROWS = 1024
+#: KID subsets per batched kernel evaluation at most (the former fixed chunk of 10⁷ kernel entries).
+_KID_ENTRIES = 10_000_000
+
+
+def distance_rows(n_cols: int, n_rows: int, budget: int | None = None) -> int:
+    """Query rows per block of an (rows, n_cols) distance matrix within the memory budget.
+
+    Per row: the float32 distances, the matmul they come from, the norms' broadcast sum, and
+    up to three boolean masks (ball tests) of the same width — 16 bytes per column, a bound.
+    """
+    from genzoo.train import resources
+
+    rows = resources.fit_chunk(16 * n_cols, n_rows, f"pairwise feature distances ({n_rows} × {n_cols})", budget)
+    return min(_ROWS, rows)
+
+
+def kid_chunk(m: int, d: int, n_subsets: int, budget: int | None = None) -> int:
+    """KID subsets evaluated together: three (m, m) float64 kernels and two (m, d) subsets each."""
+    from genzoo.train import resources
+
+    per_subset = 3 * m * m * 8 + 2 * m * d * 8
+    chunk = resources.fit_chunk(per_subset, n_subsets, f"KID on subsets of {m}", budget)
+    return min(chunk, max(1, _KID_ENTRIES // (m * m)))
+
+
+def feature_batch(net: Any, n: int, budget: int | None = None) -> int:
+    """Images per batch of the feature network within the memory budget (at most its default batch).
+
+    The per-image cost is measured once per network (every leaf module's output for one image:
+    without autograd most are freed as soon as the next layer has run, so this over-counts).
+    """
+    from genzoo.metrics.features import BATCH, IMAGE_SIZE
+    from genzoo.train import resources
+
+    per_image = getattr(net, "_genzoo_bytes_per_image", None)
+    if per_image is None:
+        param = next(net.parameters())
+        one = torch.zeros(1, 1, IMAGE_SIZE, IMAGE_SIZE, device=param.device, dtype=param.dtype)
+        per_image = resources.activation_bytes(net, one) + one.numel() * one.element_size()
+        net._genzoo_bytes_per_image = per_image
+    return min(BATCH, resources.fit_chunk(per_image, n, f"image features of {n} images", budget))
 
 
 def _features(name: str, f: Any, min_rows: int = 1) -> Tensor:
@@ -194,7 +236,7 @@ def kid_estimates(
     g = torch.Generator().manual_seed(seed)
     ia = torch.rand(n_subsets, a.shape[0], generator=g).argsort(1)[:, :m]  # uniform subsets, no replacement
     ib = torch.rand(n_subsets, b.shape[0], generator=g).argsort(1)[:, :m]
-    chunk = max(1, 10_000_000 // (m * m))  # ~3 (chunk, m, m) float64 kernels in memory at once
+    chunk = kid_chunk(m, a.shape[1], n_subsets)  # subsets are independent: chunking leaves each estimate as it was
     return torch.cat([mmd2_unbiased(a[ia[s : s + chunk]], b[ib[s : s + chunk]]) for s in range(0, n_subsets, chunk)])
 
 
@@ -220,7 +262,8 @@ def _sq_dist(a: Tensor, b: Tensor) -> Tensor:
 def _knn_sq(f: Tensor, ks: set[int]) -> dict[int, Tensor]:
     """{k: squared distance from each row to its k-th nearest other row} from one pass of top-(max k + 1)."""
     # the row itself is its own 0-th neighbour (distance 0), so the k-th other one is at index k
-    top = torch.cat([_sq_dist(f[i : i + _ROWS], f).topk(max(ks) + 1, dim=1, largest=False).values for i in range(0, f.shape[0], _ROWS)])
+    rows = distance_rows(f.shape[0], f.shape[0])
+    top = torch.cat([_sq_dist(f[i : i + rows], f).topk(max(ks) + 1, dim=1, largest=False).values for i in range(0, f.shape[0], rows)])
     return {k: top[:, k] for k in ks}
 
 
@@ -257,11 +300,12 @@ def manifold_metrics(features_real: Tensor, features_fake: Tensor, k_pr: int | N
     in_real, density_counts = [], []
     covered = torch.zeros(a.shape[0], dtype=torch.bool)  # real ball B(x_i, NND_kdc) holds some fake
     recalled = torch.zeros(a.shape[0], dtype=torch.bool)  # real x_i lies in some fake ball
-    for i in range(0, b.shape[0], _ROWS):
-        d = _sq_dist(b[i : i + _ROWS], a)  # (fakes in chunk, N)
+    rows = distance_rows(a.shape[0], b.shape[0])
+    for i in range(0, b.shape[0], rows):
+        d = _sq_dist(b[i : i + rows], a)  # (fakes in chunk, N)
         if k_pr is not None:
             in_real.append((d <= r_real[k_pr]).any(1))
-            recalled |= (d <= r_fake[i : i + _ROWS, None]).any(0)
+            recalled |= (d <= r_fake[i : i + rows, None]).any(0)
         if k_dc is not None:
             inside = d <= r_real[k_dc]
             density_counts.append(inside.sum(1))
@@ -324,8 +368,8 @@ def image_metrics(
     from genzoo.metrics.features import channel_features, embed, load_classifier, probabilities
 
     net = net or load_classifier()
-    fake_channels = channel_features(fake, net)  # (M, C, 128): embedding and class probabilities from one pass
-    fr, ff = embed(real, net), fake_channels.flatten(1)
+    fake_channels = channel_features(fake, net, feature_batch(net, fake.shape[0] * fake.shape[1]))  # (M, C, 128): one pass for both
+    fr, ff = embed(real, net, feature_batch(net, real.shape[0] * real.shape[1])), fake_channels.flatten(1)
     out = {"fid": fid(fr, ff), "kid": kid(fr, ff, kid_subsets, kid_subset_size, seed)}
     out.update(manifold_metrics(fr, ff))
     if fake_channels.shape[1] == 1:

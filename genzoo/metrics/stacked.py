@@ -40,11 +40,13 @@ def kl_floor(n: int, k: int = STACKED_MODES) -> float:
 
 def stacked_classes(images: Tensor, net=None) -> Tensor:
     """Class 100·d₀ + 10·d₁ + d₂ of each (N, 3, 28, 28) image, d_c the classifier's digit for channel c → (N,) int64."""
-    from genzoo.metrics.features import classify
+    from genzoo.metrics.features import classify, load_classifier
+    from genzoo.metrics.image import feature_batch
 
     if not isinstance(images, Tensor) or images.ndim != 4 or images.shape[1] != 3:
         raise GenzooError(f"Stacked-MNIST images must have shape (N, 3, 28, 28), got {tuple(getattr(images, 'shape', ()))}")
-    digits = classify(images, net).argmax(-1)  # (N, 3)
+    net = net or load_classifier()
+    digits = classify(images, net, feature_batch(net, 3 * images.shape[0])).argmax(-1)  # (N, 3); batches within the memory budget
     return digits @ torch.tensor([100, 10, 1])
 
 

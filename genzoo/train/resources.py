@@ -117,3 +117,33 @@ def largest_fitting(need_per_unit: float, fixed: float = 0.0, device: torch.devi
     if free is None or need_per_unit <= 0:
         return None
     return max(0, math.floor((free - fixed) / need_per_unit))
+
+
+#: Share of the free memory one evaluation step may fill: the process also holds the model, the
+#: data and the samples, and `genzoo eval --full` runs its steps one after another.
+EVAL_MEMORY_FRACTION: float = 0.25
+#: Budget when the platform does not say how much memory is free: modest rather than unbounded.
+UNKNOWN_MEMORY_BUDGET: int = 2**30
+
+
+def memory_budget(device: torch.device | str = "cpu", fraction: float = EVAL_MEMORY_FRACTION) -> int:
+    """Bytes one evaluation step may allocate: ``fraction`` of the free memory (1 GiB if unknown)."""
+    free = available_memory(device)
+    return UNKNOWN_MEMORY_BUDGET if free is None else max(1, int(fraction * free))
+
+
+def fit_chunk(per_item: float, total: int, what: str, budget: int | None = None, fixed: float = 0.0,
+              device: torch.device | str = "cpu", hint: str = "") -> int:
+    """Items per chunk so ``fixed + chunk·per_item`` stays within ``budget`` bytes, in [1, total].
+
+    ``budget`` defaults to :func:`memory_budget`. When even one item does not fit in the free
+    memory the step is refused up front (one-line :class:`GenzooError` with the estimate, via
+    :func:`require_memory`) rather than killed by the OOM killer later; one item over the budget
+    but within free memory still runs, one item at a time. Streaming in these chunks must not
+    change a result (callers combine chunks exactly; tests compare with the unchunked value).
+    """
+    if total < 1:
+        return 1
+    require_memory(fixed + per_item, what, device, counted=f"{format_bytes(per_item)} per chunk item", hint=hint)
+    budget = memory_budget(device) if budget is None else budget
+    return int(max(1, min(total, (budget - fixed) // max(per_item, 1))))
