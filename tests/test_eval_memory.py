@@ -93,7 +93,7 @@ def test_iw_likelihood_streams_within_the_budget(monkeypatch: pytest.MonkeyPatch
     calls: list[int] = []
     log_joint = model.log_joint
     monkeypatch.setattr(model, "log_joint", lambda x, z: (calls.append(z.shape[0]), log_joint(x, z))[1])
-    monkeypatch.setattr(likelihood, "available_memory", lambda device="cpu": 4 * 200_000)  # budget 200 kB
+    monkeypatch.setattr(resources, "available_memory", lambda device="cpu": 4 * 200_000)  # budget 200 kB
     torch.manual_seed(1)
     with torch.no_grad():
         got = likelihood.iw_log_likelihood(model, x, k=40, chunk=16)

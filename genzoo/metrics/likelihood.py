@@ -45,7 +45,6 @@ __all__ = [
     "has_bound",
     "has_iw",
     "iw_log_likelihood",
-    "available_memory",
     "likelihood_metrics",
 ]
 
@@ -85,27 +84,10 @@ def has_iw(model: Any) -> bool:
     return callable(getattr(model, "proposal", None)) or callable(getattr(model, "encode", None))
 
 
-#: Share of the free memory one importance-weighting call may fill with log_joint's intermediates.
-MEMORY_FRACTION: float = 0.25
 #: Bytes of intermediates per sub-chunk aimed at for speed: a few tens of MB stay in the allocator's
 #: reuse range and out of page-fault churn, where 256 samples × 500 MNIST images (≈ 400 MB per
 #: tensor) ran 1.56× slower than these sub-chunks (docs/speed.md).
 SPEED_BYTES: int = 64 * 2**20
-
-
-def available_memory(device: torch.device | str = "cpu") -> int:
-    """Free memory in bytes: CUDA's free memory for a CUDA device, else MemAvailable of /proc/meminfo (1 GiB if unreadable)."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024  # the kernel reports kB
-    except OSError:
-        pass
-    return 2**30  # no /proc (not Linux): a modest budget rather than none
 
 
 def _leaf_output_bytes(model: Any, fn) -> tuple[Tensor, int]:
@@ -138,7 +120,7 @@ def iw_log_likelihood(model: Any, x: Tensor, k: int = IW_K, chunk: int = 256, me
     The K samples are drawn in chunks of ``chunk`` (randomness from torch's global generator, so
     the draws — and hence the values for a seed — do not depend on how the work is split below)
     and the chunk-wise logsumexps combined exactly. Within a chunk, ``log_joint`` runs on
-    sub-chunks of samples sized to ``memory`` bytes (default: ``MEMORY_FRACTION`` of the free
+    sub-chunks of samples sized to ``memory`` bytes (default: genzoo.train.resources.memory_budget, a share of the free
     memory, at most ``SPEED_BYTES``), the per-sample size measured on the first sample; the log
     weights fill one (chunk, N) buffer, so the result equals the unsplit computation's whenever
     the model computes each sample's row independently of the batch it sits in (genzoo's MLP
@@ -152,7 +134,9 @@ def iw_log_likelihood(model: Any, x: Tensor, k: int = IW_K, chunk: int = 256, me
         raise GenzooError(f"invalid value chunk={chunk}: must be >= 1")
     q = _proposal(model, x)
     n = x.shape[0]
-    budget = memory if memory is not None else min(SPEED_BYTES, int(MEMORY_FRACTION * available_memory(x.device)))
+    from genzoo.train import resources  # here, not at import: genzoo.train's trainer imports the metrics
+
+    budget = memory if memory is not None else min(SPEED_BYTES, resources.memory_budget(x.device))
     sub = 0  # samples per log_joint call; set from the first sample's measured size
     parts = []
     for start in range(0, k, chunk):
