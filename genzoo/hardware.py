@@ -39,32 +39,29 @@ CPU_FEATURES: dict[str, tuple[str, ...]] = {
 }
 
 
-@functools.lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str]:
-    """The CPU's feature flags from /proc/cpuinfo (x86 ``flags``, ARM ``Features``); empty where unreadable."""
+def _cpuinfo(keys: tuple[str, ...]) -> str | None:
+    """The first /proc/cpuinfo line's value whose key is one of ``keys``; None where unreadable (not Linux)."""
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 key, _, value = line.partition(":")
-                if key.strip() in ("flags", "Features"):
-                    return frozenset(value.split())
-    except OSError:  # not Linux
+                if key.strip() in keys:
+                    return value.strip()
+    except OSError:
         pass
-    return frozenset()
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags from /proc/cpuinfo (x86 ``flags``, ARM ``Features``); empty where unreadable."""
+    return frozenset((_cpuinfo(("flags", "Features")) or "").split())
 
 
 @functools.lru_cache(maxsize=1)
 def cpu_model() -> str:
     """The CPU's marketing name (``model name`` in /proc/cpuinfo), else what :mod:`platform` knows."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() in ("model name", "Model", "cpu model"):
-                    return value.strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine() or "unknown"
+    return _cpuinfo(("model name", "Model", "cpu model")) or platform.processor() or platform.machine() or "unknown"
 
 
 def _torch_cpu_check(name: str) -> bool:

@@ -40,6 +40,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from genzoo import hardware
 from genzoo.bench import benchmark, write_results
 from genzoo.errors import GenzooError
 
@@ -58,16 +59,6 @@ class Pair:
     other: Callable[[int, int], None]
     batch_size: int
     repeat: int = 1  # steps per round = repeat × steps: cheap steps need more to be timed well
-
-
-def bf16_native(device: str) -> bool:
-    """Whether bfloat16 matmuls run natively here (timing emulated bf16 would only measure the emulation).
-
-    :func:`genzoo.hardware.bf16_native`: oneDNN's and CUDA's own probes also say yes where they only emulate.
-    """
-    from genzoo import hardware
-
-    return hardware.bf16_native(device)
 
 
 def _images(data: str, n: int, binary: bool) -> torch.Tensor:
@@ -303,9 +294,9 @@ def throughput(out: Path, quick: bool = False, jobs: int = 1, options: dict | No
         pairs.append(gan2d_pair(small, 16 if small else 128, n))
     if "dcgan" in families:
         pairs.append(dcgan_pair(data, small, 16 if small else 64, n))
-        if not quick and bf16_native("cpu"):
+        if not quick and hardware.bf16_native("cpu"):
             pairs.append(dcgan_pair(data, small, 16 if small else 64, n, "bf16-mixed"))
-    print(f"{torch.get_num_threads()} thread(s); bf16 {'native' if bf16_native('cpu') else 'not native: not timed'}")
+    print(f"{torch.get_num_threads()} thread(s); bf16 {'native' if hardware.bf16_native('cpu') else 'not native: not timed'}")
     rows = time_pairs(pairs, steps, rounds)
     for r in rows:
         print(f"{r['family']:<9} genzoo {r['genzoo_ms_per_step']:8.2f} ms/step   {r['peer']:<48} "
