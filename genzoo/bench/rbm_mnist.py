@@ -30,7 +30,8 @@ Protocol (one budget for every method):
   linearly to 14 500 β — labelled as such.
 
 Options (``--set key=value``): ``threads`` (1), ``device`` (``auto``: CUDA when available; ``cpu``,
-``cuda``, ``cuda:N``), ``updates``, ``seeds``, ``k``, ``hidden``, ``small_hidden``
+``cuda``, ``cuda:N``), ``updates``, ``seeds`` (a count) or ``seed_list`` (e.g. ``1,2``: exactly those seeds,
+to split one campaign over processes), ``k`` (a comma list: ``k=3,25`` gives CD-3 and CD-25), ``hidden``, ``small_hidden``
 (0 skips the small variant), ``betas``, ``methods`` (a comma list of CD-1, CD-k, PCD-1). With
 ``betas=14500`` the AIS time of each row *is* the full-schedule timing (no separate timing run).
 The table (``rbm_mnist.csv/json``) is rewritten after every row (``complete: false`` until the
@@ -98,22 +99,28 @@ def rbm_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict | Non
     from genzoo.train.trainer import resolve_device
     from genzoo.viz.images import save_image_grid
 
-    options = dict(options or {})
-    torch.set_num_threads(int(options.get("threads", 1)))
-    device = resolve_device(options.get("device", "auto"))
-    updates = int(options.get("updates", 1000 if quick else 10_000))
-    seeds = int(options.get("seeds", 2))
-    k_long = int(options.get("k", 3 if quick else 10))
-    hidden = int(options.get("hidden", 500))
-    betas = int(options.get("betas", 500 if quick else SM2008_BETAS))
-    small = int(options.get("small_hidden", 16 if quick else 20))
+    from genzoo.bench import resolve_options
+
+    o = resolve_options("rbm-mnist", dict(options or {}), {
+        "threads": (1, 1), "device": ("auto", "auto"), "updates": (10_000, 1000), "seeds": (2, 2),
+        "seed_list": ("", ""), "k": ("10", "3"), "hidden": (500, 500), "betas": (SM2008_BETAS, 500),
+        "small_hidden": (20, 16), "methods": ("", "")}, quick)
+    torch.set_num_threads(int(o["threads"]))
+    device = resolve_device(o["device"])
+    updates = int(o["updates"])
+    # seed_list (e.g. "1" or "0,2") runs exactly those seeds — one campaign split over processes
+    seed_ids = [int(s) for s in str(o["seed_list"]).split(",") if s.strip()] or list(range(int(o["seeds"])))
+    k_longs = [int(k) for k in str(o["k"]).split(",")]  # e.g. k=3,25 for S&M's CD-3 and CD-25
+    hidden = int(o["hidden"])
+    betas = int(o["betas"])
+    small = int(o["small_hidden"])
     ds = data.load("binarized_mnist", n=10_000 if quick else None, seed=0)
     train = ds.x.reshape(len(ds.x), -1)
     test = ds.test_x.reshape(len(ds.test_x), -1)
     baseline = _independent_bernoulli(train, test)
-    methods = [("CD-1", "cd", 1), (f"CD-{k_long}", "cd", k_long), ("PCD-1", "pcd", 1)]
-    if "methods" in options:  # e.g. --set methods=PCD-1 to re-score one method with another AIS schedule
-        methods = [m for m in methods if m[0] in options["methods"].split(",")]
+    methods = [("CD-1", "cd", 1), *[(f"CD-{k}", "cd", k) for k in k_longs if k != 1], ("PCD-1", "pcd", 1)]
+    if o["methods"]:  # e.g. --set methods=PCD-1 to re-score one method with another AIS schedule
+        methods = [m for m in methods if m[0] in str(o["methods"]).split(",")]
     rows: list[dict] = []
     timing: dict[str, float | str] = {}
     test_d = test.to(device)
@@ -123,9 +130,10 @@ def rbm_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict | Non
                       data="binarized_mnist (stochastic, seed 0)", train_images=len(train),
                       test_images=len(test), independent_bernoulli=baseline, ais_timing=timing,
                       published={"Salakhutdinov & Murray 2008, Table 1, RBM 500 hidden CD-25": SM2008_CD25_500})
-    for n_hidden, n_seeds in ((hidden, seeds), (small, 1 if small else 0)):
+    small_seeds = [seed_ids[0]] if small and seed_ids[0] == 0 else []
+    for n_hidden, run_seeds in ((hidden, seed_ids), (small, small_seeds)):
         for name, training, k in methods:
-            for seed in range(n_seeds):
+            for seed in run_seeds:
                 model, train_s = _train(ds, n_hidden, training, k, updates, seed, device=device)
                 torch.manual_seed(1000 + seed)
                 with torch.no_grad():
