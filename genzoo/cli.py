@@ -207,6 +207,16 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from genzoo.bench import claims
+
+    rows = claims.render(Path(args.reports), Path(args.out))
+    for r in rows:
+        print(f"claim {r.claim:>4}: {r.verdict:<14} {r.budget}")
+    print(f"wrote {args.out} and {Path(args.reports) / 'claims.json'}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="genzoo", description="Train, sample, evaluate and compare deep generative models.",
@@ -280,6 +290,11 @@ def parser() -> argparse.ArgumentParser:
     s = sub.add_parser("doctor", help="this machine's facts for speed: CPU features, torch build, threads, GPUs, "
                                       "what precision=auto picks")
     s.set_defaults(fn=_cmd_doctor)
+
+    s = sub.add_parser("claims", help="render the claims ledger (docs/claims.md, claims.json) from stored records")
+    s.add_argument("--reports", default="docs/reports", help="the folder of stored records (default: docs/reports)")
+    s.add_argument("--out", default="docs/claims.md", help="the Markdown ledger to write (default: docs/claims.md)")
+    s.set_defaults(fn=_cmd_claims)
     return p
 
 

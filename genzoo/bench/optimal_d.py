@@ -77,6 +77,13 @@ def compare(model, p, case: Case, lo: float = -6.0, hi: float = 6.0, n: int = 40
     }
 
 
+class _Untrained:
+    """The null discriminator D ≡ 1/2."""
+
+    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.full((len(x),), 0.5, dtype=x.dtype)
+
+
 @benchmark("optimal-d")
 def optimal_d(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
     """Claim 1: trained D vs D* = p/(p+q) on known 1-D densities; GAN value vs 2·JS − log 4."""
@@ -96,6 +103,10 @@ def optimal_d(out: Path, quick: bool = False, jobs: int = 1, options: dict | Non
                 save_curves({"trained D": (r["x"], r["d_hat"]), "D* = p/(p+q)": (r["x"], r["d_star"])},
                             out / f"d_vs_dstar_{slug}.png", "x", "D(x)", title=case.label)
             rows.append({"case": case.label, "seed": seed, **{k: v for k, v in r.items() if not isinstance(v, list)}})
+        # the null, scored by the same rule: a discriminator that has learned nothing, D ≡ 1/2
+        # (its value is exactly −log 4 whatever p and q are, so only p = q cannot tell them apart)
+        r = compare(_Untrained(), data.load("mix1d", n=20000, means=case.p_means, std=case.p_std, seed=seeds[0]), case)
+        rows.append({"case": case.label, "seed": "null: D = 1/2", **{k: v for k, v in r.items() if not isinstance(v, list)}})
     elapsed = time.perf_counter() - start
     write_results(out, "optimal_d", rows, steps=steps, seconds=elapsed)
     keys = ["mean_abs_error", "max_abs_error_in_bulk", "value_trained_d", "value_optimal_d", "two_js_minus_log4"]
