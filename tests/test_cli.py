@@ -230,7 +230,6 @@ def test_quick_results_never_overwrite_full_ones(tmp_path, capsys, monkeypatch):
     from genzoo import bench
     import genzoo.bench.suite as suite
 
-    bench._load_all()
     seen: list[tuple[str, str]] = []
 
     def fake(out, quick=False, jobs=1, options=None):

@@ -154,7 +154,6 @@ def check_command(argv: list[str]) -> None:
     elif args.command == "bench":
         from genzoo import bench
 
-        bench._load_all()  # registers the benchmarks (imports their modules: no data, no training)
         if not args.name.endswith(".toml"):
             assert args.name in bench.BENCHES or args.name in bench.suites(), f"unknown benchmark {args.name!r}"
     elif args.command == "sample" and args.sampler:

@@ -26,7 +26,8 @@ class Benchmark:
     summary: str
 
 
-BENCHES: Registry[Benchmark] = Registry("benchmark")
+#: Every benchmark module registers itself and is imported on the first lookup: one new file is one new benchmark.
+BENCHES: Registry[Benchmark] = Registry("benchmark", package="genzoo.bench", skip=("suite", "report"))
 
 
 def benchmark(name: str) -> Callable:
@@ -81,13 +82,6 @@ def write_results(out: Path, stem: str, rows: list[dict[str, Any]], **meta: Any)
     (out / f"{stem}.json").write_text(json.dumps({**meta, "rows": rows}, indent=2) + "\n")
 
 
-def _load_all() -> None:
-    """Import every benchmark module (each registers itself): one new file is one new benchmark."""
-    from genzoo.discovery import import_submodules
-
-    import_submodules("genzoo.bench", skip=("suite", "report"))
-
-
 def suites() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SPECS.glob("*.toml"))}
 
@@ -95,7 +89,6 @@ def suites() -> dict[str, Path]:
 def describe() -> list[tuple[str, str]]:
     from genzoo.bench.suite import load_spec
 
-    _load_all()
     rows = [(name, b.summary) for name, b in BENCHES.items()]
     for name, path in suites().items():
         try:
@@ -110,7 +103,6 @@ def run(name: str, out: str | None = None, quick: bool = False, jobs: int = 1, s
     from genzoo.bench.suite import run_suite
     from genzoo.config import parse_sets
 
-    _load_all()
     if jobs < 1:
         raise GenzooError(f"invalid value --jobs {jobs}: must be ≥ 1")
     options = parse_sets(sets or [])

@@ -46,7 +46,7 @@ from genzoo.losses.fgan import DIVERGENCES, Divergence
 from genzoo.models import MODELS, DataSpec
 from genzoo.nn import MLP
 
-ALL = ("kl", "reverse-kl", "pearson", "hellinger", "js", "gan", "tv")
+ALL = tuple(DIVERGENCES)  # every registered row of the table
 #: The mixture p: two components 6 standard deviations apart, unequal weights so that the
 #: mode-seeking fit has a unique answer (the heavier mode).
 P_MEANS, P_STD, P_WEIGHTS = (-1.5, 1.5), 0.5, (0.7, 0.3)

@@ -13,9 +13,9 @@ the command line (``--set objective=NAME``) and the benchmarks.
 
 Registered here (equations in each docstring and in docs/objectives.md): ``minimax``,
 ``nonsaturating`` (Goodfellow et al. 2014), ``wasserstein`` (Arjovsky et al. 2017), ``hinge``,
-``lsgan`` and ``lsgan-abc`` (Mao et al. 2017, (a, b, c) = (0, 1, 1) and (−1, 1, 0)) and
-``fgan-{kl, reverse-kl, pearson, hellinger, js, gan, tv}`` (Nowozin et al. 2016; the table of
-f, f*, g_f lives in :mod:`genzoo.losses.fgan`). Losses that need more than (d_real, d_fake) are
+``lsgan`` and ``lsgan-abc`` (Mao et al. 2017, (a, b, c) = (0, 1, 1) and (−1, 1, 0)); every row
+of the f-divergence table in :mod:`genzoo.losses.fgan` adds ``fgan-NAME`` (Nowozin et al. 2016),
+and any module of ``genzoo.losses`` may register more. Losses that need more than (d_real, d_fake) are
 plain functions used by their models: :func:`least_squares` with any (a, b, c) (model ``lsgan``),
 :func:`gradient_penalty` (``wgan-gp``), :func:`ebgan_margin` and :func:`pulling_away` (``ebgan``),
 :func:`began_losses` (``began``).
@@ -50,7 +50,8 @@ class Objective:
         return self.fn(d_real, d_fake)
 
 
-OBJECTIVES: Registry[Objective] = Registry("objective")
+#: Every module of ``genzoo.losses`` is imported on the first lookup: a new objective is one new file.
+OBJECTIVES: Registry[Objective] = Registry("objective", package="genzoo.losses")
 
 
 def objective(name: str, generator_uses_real: bool = False) -> Callable:
@@ -137,28 +138,6 @@ def lsgan(d_real: Tensor | None, d_fake: Tensor) -> AdversarialLoss:
 def lsgan_abc(d_real: Tensor | None, d_fake: Tensor) -> AdversarialLoss:
     """Mao et al. 2017, least squares with (a, b, c) = (−1, 1, 0) (eq. 8): G minimises Pearson χ²(p + q ‖ 2q)."""
     return least_squares(d_real, d_fake, *LSGAN_CHI2)
-
-
-# ----------------------------------------------------------------------------- f-GAN
-
-
-def _register_fgan(name: str) -> None:
-    from genzoo.losses.fgan import DIVERGENCES, fgan_loss
-
-    div = DIVERGENCES.get(name)
-
-    def fn(d_real: Tensor | None, d_fake: Tensor) -> AdversarialLoss:
-        return AdversarialLoss(*fgan_loss(div, d_real, d_fake, generator="alternative"))
-
-    fn.__doc__ = (
-        f"f-GAN (Nowozin et al. 2016), {div.title}: critic maximises E_p[g_f(v)] − E_q[f*(g_f(v))]; "
-        f"G maximises E_q[g_f(v)] (§3.2)."
-    )
-    objective(f"fgan-{name}")(fn)
-
-
-for _name in ("kl", "reverse-kl", "pearson", "hellinger", "js", "gan", "tv"):
-    _register_fgan(_name)
 
 
 # ----------------------------------------------------------------------------- WGAN-GP

@@ -47,9 +47,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from genzoo.losses.adversarial import AdversarialLoss, objective
 from genzoo.registry import Registry
 
-__all__ = ["Divergence", "DIVERGENCES", "fgan_loss", "variational_bound"]
+__all__ = ["Divergence", "DIVERGENCES", "register_divergence", "fgan_loss", "variational_bound"]
 
 Fn = Callable[[Tensor], Tensor]
 LOG2 = math.log(2.0)
@@ -60,7 +61,7 @@ class Divergence:
     """One row of the f-GAN table.
 
     Attributes:
-        name: registry name (``kl``, ``reverse-kl``, ``pearson``, ``hellinger``, ``js``, ``gan``, ``tv``).
+        name: registry name (also the objective ``fgan-NAME`` and ``--set divergence=NAME`` of model ``fgan``).
         title: the divergence's usual name.
         f: the generator function f(u), u = p/q > 0 (Table 1).
         f_prime: f'(u); the optimal critic is T*(x) = f'(p(x)/q(x)).
@@ -95,11 +96,22 @@ class Divergence:
         return self.f_prime(torch.exp(log_p - log_q))
 
 
-DIVERGENCES: Registry[Divergence] = Registry("f-divergence")
+DIVERGENCES: Registry[Divergence] = Registry("f-divergence", package="genzoo.losses")
 
 
-def _add(row: Divergence) -> Divergence:
-    return DIVERGENCES.register(row.name)(row)
+def register_divergence(row: Divergence) -> Divergence:
+    """Register a row of the table, and with it the objective ``fgan-NAME`` (the paper's §3.2 generator loss)."""
+    DIVERGENCES.register(row.name)(row)
+
+    def fn(d_real: Tensor | None, d_fake: Tensor) -> AdversarialLoss:
+        return AdversarialLoss(*fgan_loss(row, d_real, d_fake, generator="alternative"))
+
+    fn.__doc__ = (
+        f"f-GAN (Nowozin et al. 2016), {row.title}: critic maximises E_p[g_f(v)] − E_q[f*(g_f(v))]; "
+        f"G maximises E_q[g_f(v)] (§3.2)."
+    )
+    objective(f"fgan-{row.name}")(fn)
+    return row
 
 
 def _xlogx(u: Tensor) -> Tensor:
@@ -112,7 +124,7 @@ def _mixture_terms(log_p: Tensor, log_q: Tensor, shift: float) -> Tensor:
     return torch.exp(log_p) * (shift + log_p - log_m) + torch.exp(log_q) * (shift + log_q - log_m)
 
 
-_add(Divergence(
+register_divergence(Divergence(
     name="kl", title="Kullback–Leibler KL(p‖q)",
     f=lambda u: _xlogx(u),
     f_prime=lambda u: 1 + torch.log(u),
@@ -123,7 +135,7 @@ _add(Divergence(
     domain="R", f_prime_at_1=1.0,
     integrand=lambda lp, lq: torch.exp(lp) * (lp - lq),
 ))
-_add(Divergence(
+register_divergence(Divergence(
     name="reverse-kl", title="reverse Kullback–Leibler KL(q‖p)",
     f=lambda u: -torch.log(u),
     f_prime=lambda u: -1 / u,
@@ -134,7 +146,7 @@ _add(Divergence(
     domain="R₋ (t < 0)", f_prime_at_1=-1.0,
     integrand=lambda lp, lq: torch.exp(lq) * (lq - lp),
 ))
-_add(Divergence(
+register_divergence(Divergence(
     name="pearson", title="Pearson χ²",
     f=lambda u: (u - 1) ** 2,
     f_prime=lambda u: 2 * (u - 1),
@@ -145,7 +157,7 @@ _add(Divergence(
     domain="R", f_prime_at_1=0.0,
     integrand=lambda lp, lq: torch.exp(2 * lp - lq) - 2 * torch.exp(lp) + torch.exp(lq),  # p²/q − 2p + q
 ))
-_add(Divergence(
+register_divergence(Divergence(
     name="hellinger", title="squared Hellinger",
     f=lambda u: (torch.sqrt(u) - 1) ** 2,
     f_prime=lambda u: 1 - 1 / torch.sqrt(u),
@@ -156,7 +168,7 @@ _add(Divergence(
     domain="t < 1", f_prime_at_1=0.0,
     integrand=lambda lp, lq: (torch.exp(lp / 2) - torch.exp(lq / 2)) ** 2,
 ))
-_add(Divergence(
+register_divergence(Divergence(
     name="js", title="Jensen–Shannon (2·JS)",
     f=lambda u: _xlogx(u) - (u + 1) * torch.log((u + 1) / 2),
     f_prime=lambda u: torch.log(2 * u / (1 + u)),
@@ -167,7 +179,7 @@ _add(Divergence(
     domain="t < log 2", f_prime_at_1=0.0,
     integrand=lambda lp, lq: _mixture_terms(lp, lq, LOG2),
 ))
-_add(Divergence(
+register_divergence(Divergence(
     name="gan", title="GAN (2·JS − log 4)",
     f=lambda u: _xlogx(u) - (u + 1) * torch.log(u + 1),
     f_prime=lambda u: torch.log(u / (1 + u)),
@@ -178,7 +190,7 @@ _add(Divergence(
     domain="R₋ (t < 0)", f_prime_at_1=-LOG2,
     integrand=lambda lp, lq: _mixture_terms(lp, lq, 0.0),
 ))
-_add(Divergence(
+register_divergence(Divergence(
     name="tv", title="total variation",
     f=lambda u: 0.5 * (u - 1).abs(),
     f_prime=lambda u: 0.5 * torch.sign(u - 1),

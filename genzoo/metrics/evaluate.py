@@ -78,7 +78,7 @@ class Evaluation:
 #: Metric groups beyond the built-in ones (VAE rate/distortion, AIS likelihoods, disentanglement,
 #: translation, …), registered by modules of :mod:`genzoo.metrics` and run by :func:`evaluate`
 #: wherever they apply. A metric sees a model only through its capabilities.
-EVALUATIONS: Registry[Evaluation] = Registry("evaluation")
+EVALUATIONS: Registry[Evaluation] = Registry("evaluation", package="genzoo.metrics")  # discovered on first lookup
 
 
 def evaluation(name: str, applies: Callable[[Any, Any], bool], tier: Tier = "periodic") -> Callable:
@@ -244,11 +244,9 @@ def evaluate(
     keeps a call on 500 images cheap. Inside :func:`training_stage` only the groups training
     scores at that stage run, and their names are added to the stage's ``scored``.
     """
-    from genzoo.discovery import import_submodules
     from genzoo.metrics.likelihood import has_bound, has_exact
     from genzoo.progress import bar
 
-    import_submodules("genzoo.metrics")  # modules register their evaluations on import
     stage = current_stage()
     # the IWAE group first: its keys follow the ELBO's, as when it was part of the built-in likelihood
     extras = [extra for _, extra in sorted(EVALUATIONS.items(), key=lambda item: item[0] != "likelihood-iw")

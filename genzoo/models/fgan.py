@@ -45,7 +45,7 @@ from genzoo.models.base import register_model
 
 @dataclass
 class FGANConfig(TwoPlayerConfig):
-    divergence: Literal["kl", "reverse-kl", "pearson", "hellinger", "js", "gan", "tv"] = "gan"
+    divergence: str = "gan"  # any registered row of the f-divergence table (genzoo.losses.fgan)
     algorithm: Literal["single-step", "alternating"] = "single-step"  # the paper's Algorithm 1
     generator_loss: Literal["alternative", "saddle"] = "alternative"  # the paper's §3.2 choice
     temperature: float = 1.0  # τ in T = g_f(V/τ); 1 is the paper

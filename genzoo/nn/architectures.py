@@ -53,7 +53,7 @@ class _Arch:
     discriminator: Callable[[NetConfig, tuple[int, ...], int, bool], nn.Module]
 
 
-ARCHITECTURES: Registry[Architecture] = Registry("architecture")
+ARCHITECTURES: Registry[Architecture] = Registry("architecture", package="genzoo.nn")  # a new file in genzoo/nn may add one
 
 
 def _numel(shape: tuple[int, ...]) -> int:

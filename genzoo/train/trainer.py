@@ -155,10 +155,8 @@ def eval_groups(value: str) -> frozenset[str]:
     """The names in ``train.eval_groups`` ("a,b" or "all"), each checked against the registered groups."""
     names = frozenset(n.strip() for n in value.split(",") if n.strip())
     if names - {"all"}:
-        from genzoo.discovery import import_submodules
-        from genzoo.metrics.evaluate import EVALUATIONS
+        from genzoo.metrics.evaluate import EVALUATIONS  # discovers the metric modules' groups on first lookup
 
-        import_submodules("genzoo.metrics")  # modules register their evaluation groups on import
         for name in sorted(names - {"all"}):
             EVALUATIONS.get(name)  # an unknown name: one line listing the valid ones
     return names
