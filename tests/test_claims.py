@@ -61,6 +61,8 @@ def test_an_rbm_estimate_above_its_certain_bound_is_named_unusable(tmp_path):
     (tmp_path / "rbm-mnist" / "s0" / "rbm_mnist.json").write_text(json.dumps({"rows": [row]}))
     r = claims.LEDGER.get("7")(tmp_path)
     assert "(unusable): PCD-1 s0" in r.why and r.verdict == "not decided"
+    assert "-80.00" not in r.ours and "1 unusable" in r.ours  # never reported as a result
+    assert "-90.00" in r.ours  # the conservative value is below the bound, so it stands
 
 
 def test_a_bad_verdict_is_refused():
