@@ -31,13 +31,14 @@ def plain_iw_log_likelihood(model: Any, x: Tensor, k: int, chunk: int = 256) -> 
 def plain_ais_log_w(path: RBMPath, schedule: Tensor, v: Tensor, reverse: bool = False) -> Tensor:
     """S&M's loop written plainly: casts at every β, one rand_like per Gibbs half-step (the pre-optimisation code)."""
     betas = schedule.tolist()
+    base_c, base_s = path.base  # Bernoulli: (logits a_A, None); Gaussian: (means μ_A, standard deviations s_A)
 
     def log_ratio(v, b0, b1):
         v64 = v.to(torch.float64)
         if path.visible == "bernoulli":
-            base, target = v64 @ path.a_base, v64 @ path.a.to(torch.float64)
+            base, target = v64 @ base_c, v64 @ path.a.to(torch.float64)
         else:
-            base = -(((v64 - path.mu_base) / path.s_base) ** 2).sum(-1) / 2
+            base = -(((v64 - base_c) / base_s) ** 2).sum(-1) / 2
             target = -(((v64 - path.a.to(torch.float64)) / path.sigma.to(torch.float64)) ** 2).sum(-1) / 2
         x = path.b + (v / path.sigma) @ path.W
         hidden = torch.log1p(torch.sigmoid(b0 * x) * torch.expm1((b1 - b0) * x))
@@ -48,9 +49,9 @@ def plain_ais_log_w(path: RBMPath, schedule: Tensor, v: Tensor, reverse: bool = 
         h = (torch.rand_like(p_h) < p_h).to(v.dtype)
         drive = h @ path.W.T
         if path.visible == "bernoulli":
-            p_v = torch.sigmoid((1 - beta) * path.a_base.to(v.dtype) + beta * (path.a + drive))
+            p_v = torch.sigmoid((1 - beta) * base_c.to(v.dtype) + beta * (path.a + drive))
             return (torch.rand_like(p_v) < p_v).to(v.dtype)
-        mu, s = path.mu_base.to(v.dtype), path.s_base.to(v.dtype)
+        mu, s = base_c.to(v.dtype), base_s.to(v.dtype)
         precision = (1 - beta) / s**2 + beta / path.sigma**2
         mean = ((1 - beta) * mu / s**2 + beta * path.a / path.sigma**2 + beta * drive / path.sigma) / precision
         return mean + torch.randn_like(mean) / precision.sqrt()

@@ -64,6 +64,7 @@ from genzoo.config import check
 from genzoo.errors import GenzooError
 from genzoo.progress import bar
 from genzoo.sampling import register_sampler
+from genzoo.sampling.units import Units, units
 
 #: Salakhutdinov & Murray (2008): intermediate distributions per segment of [0, 1].
 SM2008_SEGMENTS = ((0.0, 0.5, 500), (0.5, 0.9, 4000), (0.9, 1.0, 10000))
@@ -127,38 +128,32 @@ def _summarise(log_w: Tensor, log_z_base: float, betas: int, reverse: bool) -> A
 class RBMPath:
     """The annealing path between the base-rate model and an RBM with Bernoulli hidden units.
 
-    ``visible`` is "bernoulli" or "gaussian"; parameters follow :mod:`genzoo.models.rbm`:
-    a (D,) visible biases, b (H,) hidden biases, W (D, H), sigma (D,) visible standard
-    deviations (ones for Bernoulli). The base model is given by ``base_mean`` (D,), the data's
-    visible marginals p̂_i (Bernoulli) or means (Gaussian), and ``base_std`` (D,) for Gaussian.
+    ``visible`` is the visible unit type (a :class:`~genzoo.sampling.units.Units` or its name,
+    "bernoulli" or "gaussian"); parameters follow :mod:`genzoo.models.rbm`: a (D,) visible biases,
+    b (H,) hidden biases, W (D, H), sigma (D,) visible standard deviations (ones for Bernoulli).
+    The base model is given by ``base_mean`` (D,), the data's visible marginals p̂_i (Bernoulli)
+    or means (Gaussian), and ``base_std`` (D,) for Gaussian: independent visible units of the same
+    type (bias c_A, σ_A) and H hidden units with no weights or biases.
     """
 
-    def __init__(self, visible: str, a: Tensor, b: Tensor, W: Tensor, sigma: Tensor, base_mean: Tensor, base_std: Tensor | None = None) -> None:
-        if visible not in ("bernoulli", "gaussian"):
-            raise GenzooError(f"invalid value visible={visible!r}: AIS supports bernoulli or gaussian visible units")
-        self.visible = visible
+    def __init__(self, visible: str | Units, a: Tensor, b: Tensor, W: Tensor, sigma: Tensor, base_mean: Tensor, base_std: Tensor | None = None) -> None:
+        try:
+            self.units = units(visible)
+        except GenzooError:
+            raise GenzooError(f"invalid value visible={visible!r}: AIS supports bernoulli or gaussian visible units") from None
+        self.visible = self.units.name
         self.a, self.b, self.W, self.sigma = a.detach(), b.detach(), W.detach(), sigma.detach()
         self.H = int(b.shape[0])
-        if visible == "bernoulli":
-            p = base_mean.detach().to(torch.float64).clamp(1e-6, 1 - 1e-6)
-            self.a_base = torch.log(p) - torch.log1p(-p)
-            self.log_z_base = float(F.softplus(self.a_base).sum()) + self.H * math.log(2.0)
-        else:
-            if base_std is None:
-                raise GenzooError("AIS with gaussian visible units needs base_std")
-            self.mu_base = base_mean.detach().to(torch.float64)
-            self.s_base = base_std.detach().to(torch.float64).clamp_min(1e-6)
-            self.log_z_base = float((torch.log(self.s_base) + 0.5 * math.log(2 * math.pi)).sum()) + self.H * math.log(2.0)
+        # the base model's visible layer (float64): log Z_A = Σ_i log ∫ e^{−e_A(v_i)} dv_i + H log 2
+        self.base = self.units.base_layer(base_mean, base_std)
+        zero = torch.zeros_like(self.base[0])
+        self.log_z_base = float(self.units.log_integral(*self.base, zero).sum()) + self.H * math.log(2.0)
         # casts made once here, not at every β: the loop's per-step conversions were ≈ 6 % of its time
-        dtype = self.W.dtype
+        dtype, device = self.W.dtype, self.W.device
         self._a64 = self.a.to(torch.float64)
-        self._s64 = self.sigma.to(torch.float64)
+        self._s64 = None if self.units.binary else self.sigma.to(torch.float64)
         self._unit_sigma = bool((self.sigma == 1).all())  # v / 1 is exact: skip the division (Bernoulli visibles)
-        if visible == "bernoulli":
-            self._a_base_dt = self.a_base.to(dtype=dtype, device=self.W.device)
-        else:
-            self._mu_dt = self.mu_base.to(dtype=dtype, device=self.W.device)
-            self._s_dt = self.s_base.to(dtype=dtype, device=self.W.device)
+        self._base_dt = tuple(None if t is None else t.to(dtype=dtype, device=device) for t in self.base)
 
     # ---- pieces of log f_β(v) ------------------------------------------------------------------
     def _x(self, v: Tensor) -> Tensor:
@@ -168,10 +163,7 @@ class RBMPath:
     def _visible_terms(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """(log f_A(v) without the hidden 2^H, visible part of −E_B(v, ·)) in float64."""
         v64 = v.to(torch.float64)
-        if self.visible == "bernoulli":
-            return v64 @ self.a_base, v64 @ self._a64
-        base = -(((v64 - self.mu_base) / self.s_base) ** 2).sum(-1) / 2
-        return base, -(((v64 - self._a64) / self._s64) ** 2).sum(-1) / 2
+        return -self.units.energy(v64, *self.base), -self.units.energy(v64, self._a64, self._s64)
 
     def log_f(self, v: Tensor, beta: float) -> Tensor:
         """log f_β(v) (float64, shape (N,))."""
@@ -191,12 +183,12 @@ class RBMPath:
 
     # ---- sampling -------------------------------------------------------------------------------
     def base_sample(self, n: int) -> Tensor:
-        dtype, device = self.W.dtype, self.W.device
-        if self.visible == "bernoulli":
-            p = torch.sigmoid(self.a_base).to(dtype=dtype, device=device)
-            return (torch.rand(n, p.shape[0], dtype=dtype, device=device) < p).to(dtype)
-        noise = torch.randn(n, self.mu_base.shape[0], dtype=dtype, device=device)
-        return (self.mu_base.to(dtype) + self.s_base.to(dtype) * noise)
+        """n exact draws of the base model's visible units (its mean given zero input, then the unit's sampler)."""
+        c, s = self.base
+        zero = torch.zeros(n, 0, dtype=torch.float64, device=c.device)
+        mean = self.units.mean(c, s, zero, torch.zeros(0, c.shape[0], dtype=torch.float64, device=c.device))
+        return self.units.sample(mean.to(dtype=self.W.dtype, device=self.W.device),
+                                 None if s is None else s.to(dtype=self.W.dtype, device=self.W.device))
 
     def transition(self, v: Tensor, beta: float, x: Tensor | None = None, uniforms: Tensor | None = None) -> Tensor:
         """One block-Gibbs step leaving p_β invariant: h ~ σ(β x(v)), then v ~ p_β(v | h).
@@ -210,14 +202,8 @@ class RBMPath:
         u_h = torch.rand_like(p_h) if uniforms is None else uniforms[: n * self.H].view(n, self.H)
         h = torch.lt(u_h, p_h).to(v.dtype)
         drive = h @ self.W.T  # Σ_j W_ij h_j
-        if self.visible == "bernoulli":
-            p_v = torch.sigmoid((1 - beta) * self._a_base_dt + beta * (self.a + drive))
-            u_v = torch.rand_like(p_v) if uniforms is None else uniforms[n * self.H :].view(n, -1)
-            return torch.lt(u_v, p_v).to(v.dtype)
-        mu, s = self._mu_dt, self._s_dt
-        precision = (1 - beta) / s**2 + beta / self.sigma**2
-        mean = ((1 - beta) * mu / s**2 + beta * self.a / self.sigma**2 + beta * drive / self.sigma) / precision
-        return mean + torch.randn_like(mean) / precision.sqrt()
+        u_v = None if uniforms is None else uniforms[n * self.H :].view(n, -1)
+        return self.units.annealed_sample(beta, self._base_dt, self.a, self.sigma, drive, u_v)
 
     def uniform_blocks(self, runs: int, steps: int, block: int | None = None) -> Iterator[Tensor | None]:
         """Per transition, its uniforms (runs·(H + D),) drawn ``block`` transitions at a time; None for Gaussian visibles.
@@ -228,7 +214,7 @@ class RBMPath:
         uniforms, which a bulk draw cannot reproduce: they keep per-step draws. So do CUDA tensors,
         whose Philox offsets advance per call, not per number.
         """
-        if self.visible != "bernoulli" or self.W.device.type != "cpu":
+        if not self.units.binary or self.W.device.type != "cpu":
             for _ in range(steps):
                 yield None
             return
@@ -241,11 +227,8 @@ class RBMPath:
     def _log_p_hidden(self, H: Tensor) -> Tensor:
         """−F(h) + const for hidden states H (m, H), float64: the RBM's marginal over h."""
         drive = H @ self.W.T  # per-unit terms in the model's dtype, their sums in float64
-        if self.visible == "bernoulli":
-            visible = F.softplus(self.a + drive).sum(-1, dtype=torch.float64)
-        else:
-            visible = (self.a * drive / self.sigma + drive**2 / 2).sum(-1, dtype=torch.float64)
-        return H.to(torch.float64) @ self.b.to(torch.float64) + visible
+        visible = self.units.log_integral(self.a, None if self.units.binary else self.sigma, drive)
+        return H.to(torch.float64) @ self.b.to(torch.float64) + visible.sum(-1, dtype=torch.float64)
 
     def exact_samples(self, n: int, max_hidden: int = 20) -> Tensor:
         """n exact samples of the RBM: h from p(h) ∝ e^{−F(h)} by enumerating 2^H states, then v ~ p(v|h)."""
@@ -275,11 +258,8 @@ class RBMPath:
                 within = torch.multinomial(torch.softmax(log_ph(c * step), 0), len(picked), replacement=True)
                 idx[picked] = c * step + within
         h = ((idx.unsqueeze(1) >> torch.arange(self.H, device=idx.device)) & 1).to(self.W.dtype)
-        if self.visible == "bernoulli":
-            p_v = torch.sigmoid(self.a + h @ self.W.T)
-            return (torch.rand_like(p_v) < p_v).to(p_v.dtype)
-        mean = self.a + self.sigma * (h @ self.W.T)
-        return mean + self.sigma * torch.randn_like(mean)
+        scale = None if self.units.binary else self.sigma
+        return self.units.sample(self.units.mean(self.a, scale, h, self.W.T), scale)
 
 
 @register_sampler("ais")
