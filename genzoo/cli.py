@@ -35,6 +35,8 @@ EXAMPLES = """examples:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
+    if args.model:
+        return _list_model(args.model)
     from genzoo import bench, data
     from genzoo.losses import OBJECTIVES
     from genzoo.models import MODELS, capabilities
@@ -59,6 +61,20 @@ def _cmd_list(args: argparse.Namespace) -> int:
         print(f"\n{heading}:")
         for name, text in rows:
             print(f"  {name:<18} {text}")
+    return 0
+
+
+def _list_model(name: str) -> int:
+    """``genzoo list MODEL``: every option with its type, default, constraint and meaning."""
+    from genzoo.config import options_table
+    from genzoo.models import MODELS
+    from genzoo.models.base import summary
+
+    cls = MODELS.get(name)
+    print(f"{name}: {summary(cls)}")
+    print(f"data: {', '.join(cls.supports)}\n")
+    print(f"options (--set NAME=VALUE; trainer options: --set train.NAME=VALUE):")
+    print(options_table(cls.Config))
     return 0
 
 
@@ -149,6 +165,10 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
             nulls = {r["null"]: {k: r[k] for k in ("modes", "hq_share", "w1")}
                      for r in score_nulls(dataset, [args.seed], n)}
+            from genzoo.metrics.energy_likelihood import likelihood_nulls  # the same nulls beside a likelihood
+
+            for name, values in likelihood_nulls(dataset, metrics, args.seed, args.full).items():
+                nulls.setdefault(name, {}).update(values)
     record: dict[str, Any] = {**metrics, "nulls": nulls} if nulls else dict(metrics)
     (Path(args.run) / "eval.json").write_text(json.dumps(record, indent=2) + "\n")
     if args.json:
@@ -227,7 +247,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"genzoo {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    s = sub.add_parser("list", help="models, objectives, data sets and benchmarks")
+    s = sub.add_parser("list", help="models, objectives, data sets and benchmarks; with MODEL: its options")
+    s.add_argument("model", nargs="?", help="a model: list its options, defaults, constraints and meanings")
     s.set_defaults(fn=_cmd_list)
 
     s = sub.add_parser("train", help="train a model into a new run directory (or --resume one)",

@@ -47,6 +47,7 @@ LABELS: dict[str, Label] = {
     "log_likelihood_conservative": Label("test log-likelihood", "reverse-AIS estimate", "nats"),
     "log_likelihood_certain_upper": Label("test log-likelihood ≤", "certain upper bound", "nats"),
     "log_likelihood_iw": Label("test log-likelihood ≥", "IWAE bound", "nats"),
+    "log_likelihood_grid": Label("test log-likelihood", "grid-normalised estimate", "nats"),
     "elbo": Label("test ELBO", "bound", "nats"),
     "log_likelihood_sandwich_low": Label("test log-likelihood ≥", "reverse-AIS sandwich bound", "nats"),
     "log_likelihood_sandwich_high": Label("test log-likelihood ≤", "AIS sandwich bound", "nats"),
@@ -64,12 +65,13 @@ LABELS: dict[str, Label] = {
 
 #: Metrics shown first in a run's summary line ("quality:"), in this order.
 HEADLINE = ("modes", "hq_share", "w1", "fid", "kid", "precision", "recall",
-            "log_likelihood", "log_likelihood_ais", "log_likelihood_iw", "elbo")
+            "log_likelihood", "log_likelihood_ais", "log_likelihood_grid", "log_likelihood_iw", "elbo")
 
 #: Numbers that qualify another row (its error, its sample size, its schedule): shown inside that row.
 _DETAILS = {"log_likelihood_ais_low", "log_likelihood_ais_high", "log_z_ais", "log_z_std", "log_z_reverse",
             "log_z_reverse_std", "conservative_exact_start", "ais_betas", "ais_runs", "log_likelihood_iw_se",
-            "iw_k", "fid_n", "stacked_n"}
+            "iw_k", "fid_n", "stacked_n", "log_likelihood_grid_se", "grid_bins", "log_z_grid", "grid_x_low",
+            "grid_x_high", "grid_y_low", "grid_y_high"}
 
 
 def value_text(key: str, value: float, total_modes: int | None = None) -> str:
@@ -114,6 +116,11 @@ def _what(key: str, m: dict[str, float], n: int | None) -> str:
         span = (f"; ±3 se range [{m['log_likelihood_ais_low']:.4g}, {m['log_likelihood_ais_high']:.4g}]"
                 if "log_likelihood_ais_low" in m and "log_likelihood_ais_high" in m else "")
         return f"estimate ± se (AIS{schedule}; tends to be optimistic){span}"
+    if key == "log_likelihood_grid":
+        where = (f" over [{m['grid_x_low']:.3g}, {m['grid_x_high']:.3g}] × [{m['grid_y_low']:.3g}, {m['grid_y_high']:.3g}]"
+                 if all(f"grid_{a}_{e}" in m for a in "xy" for e in ("low", "high")) else " over the data box")
+        cells = f", {m['grid_bins']:.0f}² cells" if "grid_bins" in m else ""
+        return f"estimate ± se: exp(−E) grid-normalised{where}{cells} (mass outside the box ignored)"
     if key == "log_likelihood_conservative":
         start = {1.0: ", exact starts", 0.0: ", Gibbs-chain starts"}.get(m.get("conservative_exact_start", -1.0), "")
         return f"estimate ± se (reverse AIS{start}; tends to be pessimistic)"
@@ -134,7 +141,7 @@ def _what(key: str, m: dict[str, float], n: int | None) -> str:
 def _error(key: str, m: dict[str, float]) -> float | None:
     """The ± error of a row that has one."""
     return {"log_likelihood_ais": m.get("log_z_std"), "log_likelihood_conservative": m.get("log_z_reverse_std"),
-            "log_likelihood_iw": m.get("log_likelihood_iw_se")}.get(key)
+            "log_likelihood_iw": m.get("log_likelihood_iw_se"), "log_likelihood_grid": m.get("log_likelihood_grid_se")}.get(key)
 
 
 def rows(metrics: dict[str, float], total_modes: int | None = None, n: int | None = None,

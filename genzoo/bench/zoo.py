@@ -57,6 +57,12 @@ from torch import Tensor
 
 from genzoo.bench import benchmark
 from genzoo.errors import GenzooError
+from genzoo.files import write_json_atomic
+# the likelihood of energy models is genzoo eval's (one implementation): grid normalisation for 2-D energies
+# and its nulls, AIS for a fully visible BM too large to enumerate
+from genzoo.metrics.energy_likelihood import BOX_SIGMAS, box, grid_log_z  # noqa: F401 (re-exported)
+from genzoo.metrics.energy_likelihood import mean_se as _mean_se
+from genzoo.metrics.energy_likelihood import null_log_likelihoods as null_likelihoods
 
 # ---------------------------------------------------------------------------------- the protocol
 #: Bump when anything pinned below changes (it is part of the generated specs, hence their hash).
@@ -85,8 +91,8 @@ ZOO: list[tuple[str, str, str, dict[str, Any], tuple[str, ...]]] = [
     ("GB-RBM (16 hidden)", "Boltzmann", "rbm", {"visible": "gaussian", "n_hidden": 16, "lr": 1e-3,
                                                      "ais_betas": 200, "ais_runs": 20}, ("lr",)),
     ("EBM", "EBM", "ebm", {"lr": 3e-3}, ("lr",)),
-    ("DDGM", "EBM bridge", "ddgm", {"lr": 3e-3, "lr_g": 3e-3}, ("lr", "lr_g")),
-    ("MEG", "EBM bridge", "meg", {"lr": 3e-3, "lr_g": 3e-3}, ("lr", "lr_g")),
+    ("DDGM", "EBM bridge", "ddgm", {"lr": 3e-3, "negatives.lr": 3e-3}, ("lr", "negatives.lr")),
+    ("MEG", "EBM bridge", "meg", {"lr": 3e-3, "negatives.lr": 3e-3}, ("lr", "negatives.lr")),
     ("ALI", "ALI/BiGAN", "ali", {"lr_g": 1e-3, "lr_d": 1e-3}, ("lr_g", "lr_d")),
     ("BiGAN", "ALI/BiGAN", "bigan", {"lr_g": 1e-3, "lr_d": 1e-3}, ("lr_g", "lr_d")),
 ]
@@ -118,14 +124,11 @@ THRESHOLDS: dict[str, str] = {
 #: How a log-likelihood was obtained (the label every table carries).
 LL_KINDS: dict[str, str] = {
     "exact": "exact log p(x) (log_prob)",
-    "AIS": "AIS estimate of log p(x) ± its standard error (log_prob_estimate)",
+    "AIS": "AIS estimate of log p(x) ± its standard error (log_prob_estimate; a fully visible BM by genzoo eval's AIS)",
     "IWAE bound": "importance-weighted lower bound L_K (proposal + log_joint), E[L_K] ≤ log p(x)",
     "ELBO": "evidence lower bound (elbo)",
     "grid": "exp(−E) normalised by a Riemann sum on a grid over the data box (energy)",
 }
-
-#: Margin of the box (in σ) beyond the mixture means for the uniform null and grid normalisation.
-BOX_SIGMAS = 6.0
 
 
 # ---------------------------------------------------------------------------------- specs
@@ -190,32 +193,6 @@ def test_points(dataset: Any, n: int) -> Tensor:
     return dataset.fresh(n, torch.Generator().manual_seed(20_240_607)).float().cpu()
 
 
-def box(dataset: Any) -> tuple[Tensor, Tensor]:
-    """(low, high) per coordinate: the means' bounding box grown by ``BOX_SIGMAS``·σ."""
-    means = dataset.density.means.double().cpu()
-    sigma = float(torch.as_tensor(dataset.density.std).double().max())
-    return means.min(0).values - BOX_SIGMAS * sigma, means.max(0).values + BOX_SIGMAS * sigma
-
-
-def grid_log_z(neg_energy: Any, low: Tensor, high: Tensor, bins: int) -> float:
-    """log ∫_box exp(−E) ≈ logsumexp over the cell centres of a bins × bins grid + log(cell area)."""
-    cx = low[0] + (high[0] - low[0]) * (torch.arange(bins, dtype=torch.float64) + 0.5) / bins
-    cy = low[1] + (high[1] - low[1]) * (torch.arange(bins, dtype=torch.float64) + 0.5) / bins
-    gx, gy = torch.meshgrid(cx, cy, indexing="ij")
-    points = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1)
-    area = float((high[0] - low[0]) * (high[1] - low[1])) / bins**2
-    with torch.no_grad():
-        values = torch.cat([neg_energy(c.float()).double().reshape(-1) for c in points.split(8192)])
-    return float(torch.logsumexp(values, 0)) + math.log(area)
-
-
-def _mean_se(values: Tensor) -> tuple[float, float]:
-    v = values.double().reshape(-1)
-    if not bool(torch.isfinite(v).all()):
-        return -math.inf, math.nan
-    return float(v.mean()), float(v.std() / math.sqrt(v.numel())) if v.numel() > 1 else math.nan
-
-
 def likelihood(model: Any, dataset: Any, x: Tensor, iw_k: int, bins: int) -> dict[str, Any]:
     """The model's test log-likelihood of ``x`` by the best means it declares, labelled (see :data:`LL_KINDS`).
 
@@ -224,6 +201,7 @@ def likelihood(model: Any, dataset: Any, x: Tensor, iw_k: int, bins: int) -> dic
     Empty for models with no density (implicit models).
     """
     from genzoo.metrics.likelihood import has_bound, has_iw, iw_log_likelihood
+    from genzoo.metrics.energy_likelihood import bm_ais_likelihood, grid_log_likelihood, is_fully_visible_bm
 
     out: dict[str, Any] = {}
     with torch.no_grad():
@@ -234,6 +212,10 @@ def likelihood(model: Any, dataset: Any, x: Tensor, iw_k: int, bins: int) -> dic
                 return out
             except GenzooError:  # e.g. too many units to enumerate: fall through to an estimate
                 pass
+        if is_fully_visible_bm(model) and not callable(getattr(model, "log_prob", None)):
+            m = bm_ais_likelihood(model, x, dataset.x)  # as genzoo eval estimates it
+            out.update(ll=m["log_likelihood_ais"], ll_se=m["log_z_std"], ll_kind="AIS")
+            return out
         if callable(getattr(model, "log_prob_estimate", None)):
             values, err = model.log_prob_estimate(x)
             mean, se = _mean_se(values)
@@ -253,31 +235,9 @@ def likelihood(model: Any, dataset: Any, x: Tensor, iw_k: int, bins: int) -> dic
             return out
         if callable(getattr(model, "energy", None)) and x.shape[1] == 2:
             low, high = box(dataset)
-            log_z = grid_log_z(lambda y: -model.energy(y), low, high, bins)
-            out["ll"], out["ll_se"] = _mean_se(-model.energy(x).double() - log_z)
+            out["ll"], out["ll_se"] = _mean_se(grid_log_likelihood(model, x, low, high, bins)[0])
             out["ll_kind"], out["grid_bins"] = "grid", bins
     return out
-
-
-def null_likelihoods(dataset: Any, x: Tensor, bins: int) -> list[dict[str, Any]]:
-    """Log-likelihoods of the nulls on the test points ``x``: the data's exact density (−H(p)), a Gaussian
-    fitted to the training data by moments, uniform on :func:`box`; and the grid normalisation applied
-    to the exact density, whose gap to the exact value is the discretisation error of ``grid`` rows."""
-    rows = []
-    exact = dataset.density.log_prob(x.double())
-    rows.append({"null": "data", "ll_kind": "exact", **dict(zip(("ll", "ll_se"), _mean_se(exact)))})
-    train = dataset.x.double().cpu().reshape(len(dataset.x), -1)
-    gauss = torch.distributions.MultivariateNormal(train.mean(0), torch.cov(train.T))
-    rows.append({"null": "gaussian", "ll_kind": "exact", **dict(zip(("ll", "ll_se"), _mean_se(gauss.log_prob(x.double()))))})
-    low, high = box(dataset)
-    inside = ((x.double() >= low) & (x.double() <= high)).all(1)
-    log_u = -float(torch.log(high - low).sum())
-    rows.append({"null": "uniform-box", "ll_kind": "exact", "ll": log_u if bool(inside.all()) else -math.inf,
-                 "ll_se": 0.0, "outside": int((~inside).sum())})
-    log_z = grid_log_z(lambda y: dataset.density.log_prob(y.double()), low, high, bins)
-    rows.append({"null": "data (grid-normalised)", "ll_kind": "grid", "grid_bins": bins,
-                 **dict(zip(("ll", "ll_se"), _mean_se(exact - log_z)))})
-    return rows
 
 
 def training_curve(run_dir: Path) -> list[dict[str, float]]:
@@ -285,9 +245,9 @@ def training_curve(run_dir: Path) -> list[dict[str, float]]:
 
     Seconds come from the trainer's logged speed: each log window of s steps at r steps/s adds s/r.
     """
-    from genzoo.train.trainer import read_metrics
+    from genzoo.files import METRICS, read_metrics
 
-    records, _ = read_metrics(run_dir / "metrics.jsonl")
+    records, _ = read_metrics(run_dir / METRICS)
     seconds, last_step, out = 0.0, 0, []
     for r in records:
         step = int(r["step"])
@@ -365,11 +325,7 @@ def failure_status(failure: dict[str, Any]) -> str:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    import os
-
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, default=float) + "\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, obj, default=float)  # numpy scalars as floats
 
 
 def score_all(out: Path, quick: bool, zoo: list, data: list, budgets: dict) -> dict[str, Any]:
@@ -675,9 +631,9 @@ def _mnist_feature_scores(reference: Tensor, fakes: Tensor, net: Any) -> dict[st
 
 def _train_seconds(run_dir: Path) -> float:
     """Training seconds from the trainer's logged speed (evaluation time excluded), as :func:`training_curve`."""
-    from genzoo.train.trainer import read_metrics
+    from genzoo.files import METRICS, read_metrics
 
-    records, _ = read_metrics(run_dir / "metrics.jsonl")
+    records, _ = read_metrics(run_dir / METRICS)
     seconds, last = 0.0, 0
     for r in records:
         if r.get("steps_per_s"):
