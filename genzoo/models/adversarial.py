@@ -32,7 +32,8 @@ from typing import Iterable, Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import (Config, at_least, check, half_open_unit_interval, one_of, option, positive,
+                           registered)
 from genzoo.losses import OBJECTIVES, Objective
 from genzoo.models.base import DataSpec, Model
 from genzoo.nn import architectures
@@ -44,35 +45,28 @@ Batch = Tensor | tuple[Tensor, Tensor]
 
 
 @dataclass
-class TwoPlayerConfig:
+class TwoPlayerConfig(Config):
     """Shared GAN hyper-parameters. Defaults: DCGAN paper (Adam, lr 2e-4, β1 = 0.5, z ∈ R^100)."""
 
-    z_dim: int | None = None  # None: 100 for images (DCGAN paper), 64 for points
-    arch: Literal["auto", "mlp", "dcgan"] = "auto"  # auto: MLP for points, DCGAN for images
-    hidden: int = 128  # MLP width
-    depth: int = 2  # MLP hidden layers
-    width: int = 64  # DCGAN base channel count
-    lr_g: float | None = None  # None: 2e-4 for DCGAN (paper); 1e-3 for MLPs on points (genzoo's CPU budget)
-    lr_d: float | None = None
-    beta1: float = 0.5
-    beta2: float = 0.999
-    d_steps: int = 1  # k discriminator updates per generator update (Goodfellow et al., Alg. 1)
-    optimizer: Literal["adam", "rmsprop"] = "adam"  # rmsprop: WGAN (Arjovsky et al.); it ignores beta1/beta2
-    reuse_fakes: bool = False  # True: one batch of fakes serves both players (DCGAN reference code); needs d_steps = 1
+    z_dim: int | None = option(None, at_least(1), "noise size; none: 100 for images (DCGAN paper), 64 for points")
+    arch: Literal["auto", "mlp", "dcgan"] = option("auto", registered(architectures.ARCHITECTURES, "auto"),
+                                                   "networks; auto: MLP for points, DCGAN for images")
+    hidden: int = option(128, at_least(1), "MLP width")
+    depth: int = option(2, at_least(0), "MLP hidden layers")
+    width: int = option(64, at_least(1), "DCGAN base channel count")
+    lr_g: float | None = option(None, positive, "generator learning rate; none: 2e-4 for DCGAN (paper), "
+                                                "1e-3 for MLPs on points (genzoo's CPU budget)")
+    lr_d: float | None = option(None, positive, "discriminator learning rate; none: as lr_g")
+    beta1: float = option(0.5, half_open_unit_interval, "Adam β1 of both players")
+    beta2: float = option(0.999, half_open_unit_interval, "Adam β2 of both players")
+    d_steps: int = option(1, at_least(1), "k discriminator updates per generator update (Goodfellow et al., Alg. 1)")
+    optimizer: Literal["adam", "rmsprop"] = option("adam", one_of("adam", "rmsprop"),
+                                                   "rmsprop: WGAN (Arjovsky et al.); it ignores beta1/beta2")
+    reuse_fakes: bool = option(False, None, "one batch of fakes serves both players (DCGAN reference code); "
+                                            "needs d_steps = 1")
 
     def __post_init__(self) -> None:
-        check(self.z_dim is None or self.z_dim >= 1, "z_dim", self.z_dim, "must be ≥ 1")
-        check(self.arch == "auto" or self.arch in architectures.ARCHITECTURES, "arch", self.arch,
-              f"must be auto or one of {', '.join(architectures.ARCHITECTURES)}")
-        check(self.hidden >= 1, "hidden", self.hidden, "must be ≥ 1")
-        check(self.depth >= 0, "depth", self.depth, "must be ≥ 0")
-        check(self.width >= 1, "width", self.width, "must be ≥ 1")
-        for name in ("lr_g", "lr_d"):
-            check(getattr(self, name) is None or getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
-        for name in ("beta1", "beta2"):
-            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
-        check(self.d_steps >= 1, "d_steps", self.d_steps, "must be ≥ 1")
-        check(self.optimizer in ("adam", "rmsprop"), "optimizer", self.optimizer, "must be adam or rmsprop")
+        super().__post_init__()
         check(not self.reuse_fakes or self.d_steps == 1, "reuse_fakes", self.reuse_fakes,
               "needs d_steps = 1 (one batch of fakes can serve only one discriminator step)")
 
@@ -81,11 +75,7 @@ class TwoPlayerConfig:
 class AdversarialConfig(TwoPlayerConfig):
     """A two-player model whose loss is any registered objective (``--set objective=NAME``)."""
 
-    objective: str = "nonsaturating"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        OBJECTIVES.get(self.objective)  # unknown name → error listing the valid ones
+    objective: str = option("nonsaturating", registered(OBJECTIVES), "the GAN objective on d(x) and d(x̃)")
 
 
 def resolve_arch(config: TwoPlayerConfig, data: DataSpec) -> None:

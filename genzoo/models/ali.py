@@ -45,7 +45,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import check, one_of, option
 from genzoo.errors import GenzooError
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import DataSpec, register_model
@@ -61,14 +61,13 @@ SYMMETRIC_OBJECTIVES = ("minimax", "nonsaturating", "wasserstein", "hinge")
 class ALIConfig(AdversarialConfig):
     """Dumoulin et al. 2017: Gaussian prior, stochastic (reparametrised) encoder."""
 
-    stochastic: bool = True  # ALI: ẑ ~ N(μ(x), σ(x)²); BiGAN: ẑ = E(x)
-    prior: Literal["normal", "uniform"] = "normal"
+    stochastic: bool = option(True, None, "ALI: ẑ ~ N(μ(x), σ(x)²); false (BiGAN): ẑ = E(x)")
+    prior: Literal["normal", "uniform"] = option("normal", one_of("normal", "uniform"), "p(z): N(0, I) or U(−1, 1)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.objective in SYMMETRIC_OBJECTIVES, "objective", self.objective,
               f"must be one of {', '.join(SYMMETRIC_OBJECTIVES)} (the label swap of ALI/BiGAN needs a symmetric objective)")
-        check(self.prior in ("normal", "uniform"), "prior", self.prior, "must be normal or uniform")
         check(not self.reuse_fakes, "reuse_fakes", self.reuse_fakes, "is not supported: the fakes are pairs (G(z), z)")
 
 

@@ -37,7 +37,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import at_least, check, nonnegative, one_of, option, unit_interval
 from genzoo.losses.adversarial import began_losses
 from genzoo.models.adversarial import AdversarialModel, TwoPlayerConfig
 from genzoo.models.base import DataSpec, register_model
@@ -46,21 +46,16 @@ from genzoo.nn.autoencoder import autoencoder
 
 @dataclass
 class BEGANConfig(TwoPlayerConfig):
-    gamma: float = 0.5  # γ, the diversity ratio E[L(G(z))] / E[L(x)] at equilibrium
-    lambda_k: float = 0.001  # λ_k, the proportional gain of k
-    k0: float = 0.0  # k_0
-    eta: int = 1  # L(v) = |v − D(v)|^η, η ∈ {1, 2}
-    code_dim: int | None = None  # h; None: 64 for images (the paper), dim − 1 for points (a bottleneck)
-    ae_batch_norm: bool = False  # the paper's autoencoder has no batch norm
-    ae_activation: Literal["relu", "leaky_relu", "elu"] = "elu"
+    gamma: float = option(0.5, unit_interval, "γ, the diversity ratio E[L(G(z))] / E[L(x)] at equilibrium")
+    lambda_k: float = option(0.001, nonnegative, "λ_k, the proportional gain of k")
+    k0: float = option(0.0, unit_interval, "k_0, the initial weight of the fakes' loss in D's")
+    eta: int = option(1, one_of(1, 2), "η of the autoencoder loss L(v) = |v − D(v)|^η")
+    code_dim: int | None = option(None, at_least(1), "h; none: 64 for images (the paper), dim − 1 for points (a bottleneck)")
+    ae_batch_norm: bool = option(False, None, "batch norm in the autoencoder (the paper's has none)")
+    ae_activation: Literal["relu", "leaky_relu", "elu"] = option("elu", None, "the autoencoder's activation")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(0 <= self.gamma <= 1, "gamma", self.gamma, "must be in [0, 1]")
-        check(self.lambda_k >= 0, "lambda_k", self.lambda_k, "must be ≥ 0")
-        check(0 <= self.k0 <= 1, "k0", self.k0, "must be in [0, 1]")
-        check(self.eta in (1, 2), "eta", self.eta, "must be 1 or 2")
-        check(self.code_dim is None or self.code_dim >= 1, "code_dim", self.code_dim, "must be ≥ 1")
         check(self.d_steps == 1, "d_steps", self.d_steps, "BEGAN updates both players once per iteration")
 
 

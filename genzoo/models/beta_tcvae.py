@@ -38,7 +38,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import at_least, check, nonnegative, option
 from genzoo.estimators.total_correlation import aggregate_log_densities, gaussian_log_density
 from genzoo.models.base import register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
@@ -47,19 +47,16 @@ from genzoo.models.vae import VAE, Terms, VAEConfig
 @dataclass
 class BetaTCVAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    alpha: float = 1.0  # weight of the index-code mutual information
-    beta: float = 6.0  # weight of the total correlation
-    gamma: float = 1.0  # weight of the dimension-wise KL
-    estimator: Literal["mws", "mss"] = "mws"
-    dataset_size: int | None = None  # N of the estimators; None: the batch size
+    alpha: float = option(1.0, nonnegative, "weight of the index-code mutual information")
+    beta: float = option(6.0, nonnegative, "weight of the total correlation")
+    gamma: float = option(1.0, nonnegative, "weight of the dimension-wise KL")
+    estimator: Literal["mws", "mss"] = option("mws", None, "minibatch weighted / stratified sampling estimator of q(z)")
+    dataset_size: int | None = option(None, at_least(2), "N of the estimators; none: the batch size")
     lr: float = 1e-4
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.prior == "normal", "prior", self.prior, "β-TCVAE's decomposition uses the factorised normal prior")
-        check(self.alpha >= 0, "alpha", self.alpha, "must be ≥ 0")
-        check(self.gamma >= 0, "gamma", self.gamma, "must be ≥ 0")
-        check(self.dataset_size is None or self.dataset_size >= 2, "dataset_size", self.dataset_size, "must be ≥ 2")
 
 
 @register_model("beta-tcvae")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import at_least, nonnegative, option
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
 
@@ -40,15 +40,10 @@ class BetaVAEConfig(VAEConfig):
     latent_dim: int | None = 10
     beta: float = 4.0  # Higgins et al.'s dSprites β
     lr: float = 1e-4
-    capacity_max: float | None = None  # Burgess et al.: C_max (nats); None = Higgins et al.'s fixed β
-    capacity_gamma: float = 1000.0  # Burgess et al.'s γ
-    capacity_steps: int = 100_000  # iterations over which C grows linearly from 0 to C_max
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.capacity_max is None or self.capacity_max >= 0, "capacity_max", self.capacity_max, "must be ≥ 0 nats")
-        check(self.capacity_gamma >= 0, "capacity_gamma", self.capacity_gamma, "must be ≥ 0")
-        check(self.capacity_steps >= 1, "capacity_steps", self.capacity_steps, "must be ≥ 1")
+    capacity_max: float | None = option(None, nonnegative.saying("must be ≥ 0 nats"),
+                                        "Burgess et al.'s C_max (nats); none: Higgins et al.'s fixed β")
+    capacity_gamma: float = option(1000.0, nonnegative, "Burgess et al.'s γ, the weight of |KL − C|")
+    capacity_steps: int = option(100_000, at_least(1), "iterations over which C grows linearly from 0 to C_max")
 
 
 @register_model("beta-vae")

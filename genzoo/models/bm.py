@@ -39,7 +39,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import Config, at_least, half_open_unit_interval, integer_interval, nonnegative, option, positive
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_feasible, log_sum_states
@@ -63,32 +63,25 @@ def binary_rows(x: Tensor, model: str) -> Tensor:
 
 
 @dataclass
-class BMConfig:
+class BMConfig(Config):
     """The slides' gradient ascent; η and the chain settings are genzoo's choices."""
 
-    lr: float = 0.1  # η
-    momentum: float = 0.0
-    weight_decay: float = 0.0
-    statistics: Literal["auto", "exact", "gibbs"] = "auto"
-    exact_max_units: int = 16  # "auto" enumerates up to this many units
-    n_chains: int = 100  # persistent Gibbs chains for the model statistics
-    sweeps: int = 1  # single-site Gibbs sweeps per update
-    sample_sweeps: int = 1000  # burn-in of sample(n)'s fresh chains
-    max_enumeration_bits: int = MAX_ENUMERATION_BITS
-
-    def __post_init__(self) -> None:
-        check(self.lr > 0, "lr", self.lr, "must be > 0")
-        check(0 <= self.momentum < 1, "momentum", self.momentum, "must be in [0, 1)")
-        check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be ≥ 0")
-        check(self.n_chains >= 1, "n_chains", self.n_chains, "must be ≥ 1")
-        check(self.sweeps >= 1, "sweeps", self.sweeps, "must be ≥ 1")
-        check(self.sample_sweeps >= 1, "sample_sweeps", self.sample_sweeps, "must be ≥ 1")
-        check(1 <= self.max_enumeration_bits <= 30, "max_enumeration_bits", self.max_enumeration_bits, "must be in 1..30")
+    lr: float = option(0.1, positive, "η, the gradient-ascent step")
+    momentum: float = option(0.0, half_open_unit_interval, "momentum of the updates")
+    weight_decay: float = option(0.0, nonnegative, "L2 penalty on the weights")
+    statistics: Literal["auto", "exact", "gibbs"] = option(
+        "auto", None, "model statistics by enumeration or persistent Gibbs chains; auto: exact up to exact_max_units")
+    exact_max_units: int = option(16, None, "auto enumerates up to this many units")
+    n_chains: int = option(100, at_least(1), "persistent Gibbs chains for the model statistics")
+    sweeps: int = option(1, at_least(1), "single-site Gibbs sweeps per update")
+    sample_sweeps: int = option(1000, at_least(1), "burn-in sweeps of sample(n)'s fresh chains")
+    max_enumeration_bits: int = option(MAX_ENUMERATION_BITS, integer_interval(1, 30),
+                                       "largest number of units summed over exactly (2^bits states)")
 
 
-#: The BM has no AIS estimate (that is the RBM's): too many units for enumeration means Gibbs statistics.
-BM_ADVICE = ("the fully visible BM has no AIS estimate: train with Gibbs-chain statistics instead "
-             "(--set statistics=gibbs; no exact log-likelihood then)")
+#: Too many units for enumeration means Gibbs statistics, and an AIS likelihood from genzoo eval.
+BM_ADVICE = ("train with Gibbs-chain statistics instead (--set statistics=gibbs); genzoo eval then gives an "
+             "AIS estimate of the test log-likelihood ± its error (genzoo.metrics.energy_likelihood), not an exact one")
 
 
 @register_model("bm")

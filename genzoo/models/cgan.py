@@ -32,7 +32,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import one_of, option
 from genzoo.errors import GenzooError
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_discriminator, build_generator
 from genzoo.models.base import DataSpec, register_model
@@ -42,11 +42,8 @@ from genzoo.nn.context import evaluating
 
 @dataclass
 class CGANConfig(AdversarialConfig):
-    conditioning: Literal["concat", "projection"] = "concat"  # concat: the paper's joint input
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.conditioning in ("concat", "projection"), "conditioning", self.conditioning, "must be concat or projection")
+    conditioning: Literal["concat", "projection"] = option(
+        "concat", one_of("concat", "projection"), "how D sees the label; concat: the paper's joint input")
 
 
 def augmented_spec(data: DataSpec, n_classes: int) -> DataSpec:

@@ -43,7 +43,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import Config, at_least, half_open_unit_interval, nonnegative, option, positive
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn import ConditionalDiscriminator, ConditionalGenerator, DCGANDiscriminator, DCGANGenerator
@@ -52,27 +52,18 @@ from genzoo.nn.context import evaluating
 
 
 @dataclass
-class CVAEGANConfig:
+class CVAEGANConfig(Config):
     """Bao et al. 2017 weights (λ1..λ4); DCGAN networks and optimiser."""
 
-    z_dim: int = 100
-    lambda_kl: float = 3.0  # λ1
-    lambda_rec: float = 1.0  # λ2, pairwise feature matching L_G
-    lambda_gd: float = 1e-3  # λ3, mean feature matching with D
-    lambda_gc: float = 1e-3  # λ4, per-class mean feature matching with C
-    width: int = 64
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-
-    def __post_init__(self) -> None:
-        check(self.z_dim >= 1, "z_dim", self.z_dim, "must be ≥ 1")
-        for name in ("lambda_kl", "lambda_rec", "lambda_gd", "lambda_gc"):
-            check(getattr(self, name) >= 0, name, getattr(self, name), "must be ≥ 0")
-        check(self.width >= 1, "width", self.width, "must be ≥ 1")
-        check(self.lr > 0, "lr", self.lr, "must be > 0")
-        for name in ("beta1", "beta2"):
-            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
+    z_dim: int = option(100, at_least(1), "latent size")
+    lambda_kl: float = option(3.0, nonnegative, "λ1, weight of the KL")
+    lambda_rec: float = option(1.0, nonnegative, "λ2, pairwise feature matching L_G")
+    lambda_gd: float = option(1e-3, nonnegative, "λ3, mean feature matching with D")
+    lambda_gc: float = option(1e-3, nonnegative, "λ4, per-class mean feature matching with C")
+    width: int = option(64, at_least(1), "DCGAN base channel count")
+    lr: float = option(2e-4, positive, "Adam learning rate of every network")
+    beta1: float = option(0.5, half_open_unit_interval, "Adam β1")
+    beta2: float = option(0.999, half_open_unit_interval, "Adam β2")
 
 
 def kl_standard_normal(mu: Tensor, logvar: Tensor) -> Tensor:

@@ -31,7 +31,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import at_least, check, one_of, option
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.vae import VAEConfig, make_observation, resolve_vae
 from genzoo.nn.vae_nets import build_decoder, build_encoder
@@ -40,19 +40,17 @@ from genzoo.optim import adam
 
 @dataclass
 class DAEConfig(VAEConfig):
-    corruption: Literal["masking", "salt-and-pepper", "gaussian"] = "masking"
-    noise: float = 0.25  # ν: the masking / salt-and-pepper probability, or the Gaussian σ
-    chain_steps: int = 30  # Markov-chain steps per sample
+    corruption: Literal["masking", "salt-and-pepper", "gaussian"] = option(
+        "masking", one_of("masking", "salt-and-pepper", "gaussian"), "how the input is corrupted before encoding")
+    noise: float = option(0.25, None, "ν: the masking / salt-and-pepper probability, or the Gaussian σ")
+    chain_steps: int = option(30, at_least(1), "Markov-chain steps per sample")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.corruption in ("masking", "salt-and-pepper", "gaussian"), "corruption", self.corruption,
-              "valid: masking, salt-and-pepper, gaussian")
         if self.corruption == "gaussian":
             check(self.noise > 0, "noise", self.noise, "must be > 0 for gaussian corruption")
         else:
             check(0 < self.noise < 1, "noise", self.noise, "must be in (0, 1) for masking / salt-and-pepper")
-        check(self.chain_steps >= 1, "chain_steps", self.chain_steps, "must be ≥ 1")
 
 
 @register_model("dae")

@@ -27,7 +27,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import nonnegative, option
 from genzoo.models.base import register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
 
@@ -35,15 +35,10 @@ from genzoo.models.vae import VAE, Terms, VAEConfig
 @dataclass
 class DIPVAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    dip_type: Literal["i", "ii"] = "i"
-    lambda_od: float = 10.0
-    lambda_d: float | None = None  # None: 10·λ_od (type i) or λ_od (type ii), the paper's rule
+    dip_type: Literal["i", "ii"] = option("i", None, "DIP-VAE-I (moments of μ(x)) or -II (of q(z))")
+    lambda_od: float = option(10.0, nonnegative, "λ_od, weight of the off-diagonal covariance penalty")
+    lambda_d: float | None = option(None, nonnegative, "λ_d of the diagonal; none: 10·λ_od (type i) or λ_od (type ii)")
     lr: float = 1e-4
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.lambda_od >= 0, "lambda_od", self.lambda_od, "must be ≥ 0")
-        check(self.lambda_d is None or self.lambda_d >= 0, "lambda_d", self.lambda_d, "must be ≥ 0")
 
 
 def covariance(m: Tensor) -> Tensor:

@@ -50,7 +50,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import Config, at_least, half_open_unit_interval, nonnegative, one_of, option, positive, registered
 from genzoo.errors import GenzooError
 from genzoo.losses import OBJECTIVES
 from genzoo.models.base import DataSpec, Model, register_model
@@ -62,37 +62,23 @@ DIRECTIONS = ("a2b", "b2a")
 
 
 @dataclass
-class DualGANConfig:
+class DualGANConfig(Config):
     """Yi et al. 2017, Section 4 defaults (λ and c: values inside the paper's stated ranges)."""
 
-    objective: str = "wasserstein"
-    lambda_u: float = 500.0  # λ_U, weight of ‖u − G_B(G_A(u))‖₁
-    lambda_v: float = 500.0  # λ_V, weight of ‖v − G_A(G_B(v))‖₁
-    clip: float | None = 0.01  # c; None disables clipping (e.g. with a non-Wasserstein objective)
-    d_steps: int = 2  # n_critic
-    optimizer: Literal["rmsprop", "adam"] = "rmsprop"
-    lr_g: float = 5e-5
-    lr_d: float = 5e-5
-    beta1: float = 0.5  # adam only
-    beta2: float = 0.999
-    width: int = 64  # base channels of U-Net and critic (pix2pix)
-    dropout: float = 0.5  # the generators' noise (pix2pix)
-    memory: int = 64  # images of each domain remembered for sample()
-
-    def __post_init__(self) -> None:
-        OBJECTIVES.get(self.objective)
-        for name in ("lambda_u", "lambda_v"):
-            check(getattr(self, name) >= 0, name, getattr(self, name), "must be ≥ 0")
-        check(self.clip is None or self.clip > 0, "clip", self.clip, "must be > 0 (or none)")
-        check(self.d_steps >= 1, "d_steps", self.d_steps, "must be ≥ 1")
-        check(self.optimizer in ("rmsprop", "adam"), "optimizer", self.optimizer, "must be rmsprop or adam")
-        for name in ("lr_g", "lr_d"):
-            check(getattr(self, name) > 0, name, getattr(self, name), "must be > 0")
-        for name in ("beta1", "beta2"):
-            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
-        check(self.width >= 1, "width", self.width, "must be ≥ 1")
-        check(0 <= self.dropout < 1, "dropout", self.dropout, "must be in [0, 1)")
-        check(self.memory >= 1, "memory", self.memory, "must be ≥ 1")
+    objective: str = option("wasserstein", registered(OBJECTIVES), "the GAN objective of both critics")
+    lambda_u: float = option(500.0, nonnegative, "λ_U, weight of ‖u − G_B(G_A(u))‖₁")
+    lambda_v: float = option(500.0, nonnegative, "λ_V, weight of ‖v − G_A(G_B(v))‖₁")
+    clip: float | None = option(0.01, positive.saying("must be > 0 (or none)"),
+                                "c, critic weight clipping; none disables it (e.g. with a non-Wasserstein objective)")
+    d_steps: int = option(2, at_least(1), "n_critic, critic updates per generator update")
+    optimizer: Literal["rmsprop", "adam"] = option("rmsprop", one_of("rmsprop", "adam"), "optimiser of every network")
+    lr_g: float = option(5e-5, positive, "generators' learning rate")
+    lr_d: float = option(5e-5, positive, "critics' learning rate")
+    beta1: float = option(0.5, half_open_unit_interval, "Adam β1 (adam only)")
+    beta2: float = option(0.999, half_open_unit_interval, "Adam β2 (adam only)")
+    width: int = option(64, at_least(1), "base channels of U-Net and critic (pix2pix)")
+    dropout: float = option(0.5, half_open_unit_interval, "the generators' noise (pix2pix)")
+    memory: int = option(64, at_least(1), "images of each domain remembered for sample()")
 
 
 def l1(a: Tensor, b: Tensor) -> Tensor:

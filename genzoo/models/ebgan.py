@@ -32,7 +32,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import at_least, nonnegative, option, positive
 from genzoo.losses.adversarial import ebgan_margin, pulling_away
 from genzoo.models.adversarial import AdversarialModel, TwoPlayerConfig
 from genzoo.models.base import DataSpec, register_model
@@ -41,17 +41,12 @@ from genzoo.nn.autoencoder import autoencoder
 
 @dataclass
 class EBGANConfig(TwoPlayerConfig):
-    margin: float | None = None  # m; None: the data's mean per-coordinate variance (see module docstring)
-    pt_weight: float = 0.1  # λ_PT of EBGAN-PT (0 disables the pulling-away term)
-    code_dim: int | None = None  # the encoder's code size; None: 64 for images, 16 for points
-    ae_batch_norm: bool = True  # the paper's conv autoencoder uses batch norm
-    ae_activation: Literal["relu", "leaky_relu", "elu"] = "leaky_relu"
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.margin is None or self.margin > 0, "margin", self.margin, "must be > 0 (or none: from the data)")
-        check(self.pt_weight >= 0, "pt_weight", self.pt_weight, "must be ≥ 0")
-        check(self.code_dim is None or self.code_dim >= 1, "code_dim", self.code_dim, "must be ≥ 1")
+    margin: float | None = option(None, positive.saying("must be > 0 (or none: from the data)"),
+                                  "m; none: the data's mean per-coordinate variance (see module docstring)")
+    pt_weight: float = option(0.1, nonnegative, "λ_PT of EBGAN-PT (0 disables the pulling-away term)")
+    code_dim: int | None = option(None, at_least(1), "the encoder's code size; none: 64 for images, 16 for points")
+    ae_batch_norm: bool = option(True, None, "batch norm in the autoencoder (the paper's conv one uses it)")
+    ae_activation: Literal["relu", "leaky_relu", "elu"] = option("leaky_relu", None, "the autoencoder's activation")
 
 
 @register_model("ebgan")

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import at_least, half_open_unit_interval, nonnegative, option, positive
 from genzoo.estimators.total_correlation import TCDiscriminator, density_ratio_tc, permute_dims, tc_discriminator_loss
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
@@ -46,22 +46,13 @@ from genzoo.optim import adam
 @dataclass
 class FactorVAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    gamma: float = 35.0  # weight of the TC penalty
+    gamma: float = option(35.0, nonnegative, "weight of the TC penalty")
     lr: float = 1e-4
-    disc_hidden: int = 1000
-    disc_layers: int = 6  # hidden layers of disc_hidden units before the 2-logit output
-    disc_lr: float = 1e-4
-    disc_beta1: float = 0.5
-    disc_beta2: float = 0.9
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.gamma >= 0, "gamma", self.gamma, "must be ≥ 0")
-        check(self.disc_hidden >= 1, "disc_hidden", self.disc_hidden, "must be ≥ 1")
-        check(self.disc_layers >= 1, "disc_layers", self.disc_layers, "must be ≥ 1")
-        check(self.disc_lr > 0, "disc_lr", self.disc_lr, "must be > 0")
-        for name in ("disc_beta1", "disc_beta2"):
-            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
+    disc_hidden: int = option(1000, at_least(1), "units per hidden layer of the TC discriminator")
+    disc_layers: int = option(6, at_least(1), "hidden layers of disc_hidden units before the 2-logit output")
+    disc_lr: float = option(1e-4, positive, "Adam learning rate of the discriminator")
+    disc_beta1: float = option(0.5, half_open_unit_interval, "Adam β1 of the discriminator")
+    disc_beta2: float = option(0.9, half_open_unit_interval, "Adam β2 of the discriminator")
 
 
 @register_model("factorvae")

@@ -36,7 +36,7 @@ from typing import Literal
 
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import check, one_of, option, positive, registered
 from genzoo.losses import AdversarialLoss, Objective
 from genzoo.losses.fgan import DIVERGENCES, fgan_loss, variational_bound
 from genzoo.models.adversarial import TwoPlayerConfig, AdversarialModel
@@ -45,19 +45,16 @@ from genzoo.models.base import register_model
 
 @dataclass
 class FGANConfig(TwoPlayerConfig):
-    divergence: str = "gan"  # any registered row of the f-divergence table (genzoo.losses.fgan)
-    algorithm: Literal["single-step", "alternating"] = "single-step"  # the paper's Algorithm 1
-    generator_loss: Literal["alternative", "saddle"] = "alternative"  # the paper's §3.2 choice
-    temperature: float = 1.0  # τ in T = g_f(V/τ); 1 is the paper
+    divergence: str = option("gan", registered(DIVERGENCES),
+                             "any registered row of the f-divergence table (genzoo.losses.fgan)")
+    algorithm: Literal["single-step", "alternating"] = option(
+        "single-step", one_of("single-step", "alternating"), "the paper's Algorithm 1, or alternating updates")
+    generator_loss: Literal["alternative", "saddle"] = option(
+        "alternative", one_of("alternative", "saddle"), "G's loss: the paper's §3.2 alternative, or the saddle point")
+    temperature: float = option(1.0, positive, "τ in T = g_f(V/τ); 1 is the paper")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        DIVERGENCES.get(self.divergence)
-        check(self.algorithm in ("single-step", "alternating"), "algorithm", self.algorithm,
-              "must be single-step or alternating")
-        check(self.temperature > 0, "temperature", self.temperature, "must be > 0")
-        check(self.generator_loss in ("alternative", "saddle"), "generator_loss", self.generator_loss,
-              "must be alternative or saddle")
         check(self.algorithm == "alternating" or self.d_steps == 1, "d_steps", self.d_steps,
               "the single-step algorithm updates both players once per minibatch; use algorithm=alternating for d_steps > 1")
 

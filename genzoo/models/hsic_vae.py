@@ -35,7 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import at_least, check, nonnegative, option
 from genzoo.estimators.hsic import hsic
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
@@ -45,15 +45,13 @@ from genzoo.models.vfae import SensitiveVAE
 @dataclass
 class HSICVAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    lambda_: float = 1000.0  # weight of the HSIC penalty
-    sensitive: bool = False  # True: HSIC(z, s) with s the data's labels; False: HSIC between latent groups
-    groups: int = 2  # number of consecutive latent blocks (sensitive=false)
+    lambda_: float = option(1000.0, nonnegative, "weight of the HSIC penalty")
+    sensitive: bool = option(False, None, "true: HSIC(z, s) with s the data's labels; false: HSIC between latent groups")
+    groups: int = option(2, at_least(2), "number of consecutive latent blocks (sensitive=false)")
     lr: float = 1e-4
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.lambda_ >= 0, "lambda_", self.lambda_, "must be ≥ 0")
-        check(self.groups >= 2, "groups", self.groups, "must be ≥ 2")
         check(self.latent_dim is None or self.latent_dim >= self.groups, "latent_dim", self.latent_dim,
               f"must be ≥ groups={self.groups}")
 

@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.distributions import Categorical, Normal, Uniform
 
-from genzoo.config import check
+from genzoo.config import Constraint, at_least, check, half_open_unit_interval, nonnegative, one_of, option
 from genzoo.errors import GenzooError
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_generator
 from genzoo.models.base import DataSpec, register_model
@@ -60,27 +60,23 @@ from genzoo.nn.context import evaluating, frozen
 
 @dataclass
 class InfoGANConfig(AdversarialConfig):
-    z_dim: int | None = 62  # incompressible noise (paper, MNIST)
-    n_cat: int = 10  # categories of the one categorical code (0: none)
-    n_cont: int = 2  # continuous codes ~ Uniform(−1, 1)
-    lambda_cat: float = 1.0  # λ for the categorical part (paper)
-    lambda_cont: float = 1.0  # λ for the continuous part (authors' MNIST code; many ports use 0.1)
-    q_std: Literal["fixed", "learned"] = "fixed"  # fixed: σ = 1 (authors' MNIST code)
-    q_hidden: int = 128  # width of Q's head (paper: FC 128 - BN - lReLU - FC)
-    networks: Literal["shared", "paper"] = "shared"  # paper: the MNIST networks of Chen et al. (1×28×28 only)
-    leak: float = 0.1  # leaky-ReLU slope of the paper networks (paper: 0.1; the authors' code: 0.01)
+    z_dim: int | None = option(62, at_least(1), "incompressible noise (paper, MNIST)")
+    n_cat: int = option(10, Constraint(lambda v: v == 0 or v >= 2, "must be 0 or ≥ 2"),
+                        "categories of the one categorical code (0: none)")
+    n_cont: int = option(2, at_least(0), "continuous codes ~ Uniform(−1, 1)")
+    lambda_cat: float = option(1.0, nonnegative, "λ for the categorical part (paper)")
+    lambda_cont: float = option(1.0, nonnegative, "λ for the continuous part (authors' MNIST code; many ports use 0.1)")
+    q_std: Literal["fixed", "learned"] = option("fixed", one_of("fixed", "learned"),
+                                                "σ of Q's continuous codes; fixed: σ = 1 (authors' MNIST code)")
+    q_hidden: int = option(128, at_least(1), "width of Q's head (paper: FC 128 - BN - lReLU - FC)")
+    networks: Literal["shared", "paper"] = option("shared", one_of("shared", "paper"),
+                                                  "paper: the MNIST networks of Chen et al. (1×28×28 only)")
+    leak: float = option(0.1, half_open_unit_interval,
+                         "leaky-ReLU slope of the paper networks (paper: 0.1; the authors' code: 0.01)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.n_cat == 0 or self.n_cat >= 2, "n_cat", self.n_cat, "must be 0 or ≥ 2")
-        check(self.n_cont >= 0, "n_cont", self.n_cont, "must be ≥ 0")
         check(self.n_cat + self.n_cont >= 1, "n_cat", self.n_cat, "InfoGAN needs a code: n_cat ≥ 2 or n_cont ≥ 1")
-        check(self.lambda_cat >= 0, "lambda_cat", self.lambda_cat, "must be ≥ 0")
-        check(self.lambda_cont >= 0, "lambda_cont", self.lambda_cont, "must be ≥ 0")
-        check(self.q_std in ("fixed", "learned"), "q_std", self.q_std, "must be fixed or learned")
-        check(self.q_hidden >= 1, "q_hidden", self.q_hidden, "must be ≥ 1")
-        check(self.networks in ("shared", "paper"), "networks", self.networks, "must be shared or paper")
-        check(0 <= self.leak < 1, "leak", self.leak, "must be in [0, 1)")
 
 
 def paper_discriminator(width: int = 64, leak: float = 0.1) -> nn.Sequential:

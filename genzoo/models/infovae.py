@@ -28,7 +28,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import at_most, check, option
 from genzoo.estimators.mmd import mmd2
 from genzoo.models.base import register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
@@ -37,15 +37,14 @@ from genzoo.models.vae import VAE, Terms, VAEConfig
 @dataclass
 class InfoVAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    alpha: float = 0.0  # α: 1 − α weights the per-example KL
-    lambda_: float = 1000.0  # λ: α + λ − 1 weights MMD(q(z), p(z))
-    kernel: Literal["rbf", "imq"] = "rbf"
+    alpha: float = option(0.0, at_most(1).saying("must be ≤ 1 (1 − α weights a KL)"), "α: 1 − α weights the per-example KL")
+    lambda_: float = option(1000.0, None, "λ: α + λ − 1 weights MMD(q(z), p(z))")
+    kernel: Literal["rbf", "imq"] = option("rbf", None, "MMD kernel")
     lr: float = 1e-4
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.prior == "normal", "prior", self.prior, "InfoVAE's MMD term compares q(z) with N(0, I)")
-        check(self.alpha <= 1, "alpha", self.alpha, "must be ≤ 1 (1 − α weights a KL)")
         check(self.alpha + self.lambda_ - 1 >= 0, "lambda_", self.lambda_, "α + λ − 1 must be ≥ 0")
 
 

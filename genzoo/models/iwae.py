@@ -27,18 +27,17 @@ from dataclasses import dataclass
 from torch import Tensor
 import torch
 
-from genzoo.config import check
+from genzoo.config import check, integer_at_least, option
 from genzoo.models.base import register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
 
 
 @dataclass
 class IWAEConfig(VAEConfig):
-    k: int = 5  # importance samples per example in the training bound
+    k: int = option(5, integer_at_least(1), "importance samples per example in the training bound")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(isinstance(self.k, int) and self.k >= 1, "k", self.k, "must be an integer ≥ 1")
         check(self.target_rate is None, "target_rate", self.target_rate, "does not apply to the IWAE bound")
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from torch.distributions import kl_divergence
 
-from genzoo.config import check
+from genzoo.config import at_least, check, nonnegative, option, positive
 from genzoo.distributions.heads import categorical, diagonal_gaussian, gumbel_softmax
 from genzoo.distributions.priors import standard_normal, uniform_categorical
 from genzoo.models.base import DataSpec, register_model
@@ -37,23 +37,17 @@ from genzoo.nn.vae_nets import build_decoder, build_encoder
 
 @dataclass
 class JointVAEConfig(VAEConfig):
-    latent_dim: int | None = 10  # continuous latents
-    categories: int = 10  # K of the discrete code
-    temperature: float = 0.67  # τ of the Gumbel-softmax
-    gamma: float = 30.0  # γ
-    capacity_z: float = 5.0  # C_z max (nats)
-    capacity_c: float = 5.0  # C_c max (nats; capped at log K)
-    anneal_steps: int = 25_000  # iterations over which the capacities grow from 0
+    latent_dim: int | None = option(10, at_least(1), "continuous latents")
+    categories: int = option(10, at_least(2), "K of the discrete code")
+    temperature: float = option(0.67, positive, "τ of the Gumbel-softmax")
+    gamma: float = option(30.0, nonnegative, "γ, weight of |KL − C| for both codes")
+    capacity_z: float = option(5.0, nonnegative, "C_z max (nats)")
+    capacity_c: float = option(5.0, nonnegative, "C_c max (nats; capped at log K)")
+    anneal_steps: int = option(25_000, at_least(1), "iterations over which the capacities grow from 0")
     lr: float = 5e-4
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.categories >= 2, "categories", self.categories, "must be ≥ 2")
-        check(self.temperature > 0, "temperature", self.temperature, "must be > 0")
-        check(self.gamma >= 0, "gamma", self.gamma, "must be ≥ 0")
-        check(self.capacity_z >= 0, "capacity_z", self.capacity_z, "must be ≥ 0")
-        check(self.capacity_c >= 0, "capacity_c", self.capacity_c, "must be ≥ 0")
-        check(self.anneal_steps >= 1, "anneal_steps", self.anneal_steps, "must be ≥ 1")
         check(self.prior == "normal", "prior", self.prior, "JointVAE uses the normal prior")
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import partial
 
-from genzoo.config import check
+from genzoo.config import check, option
 from genzoo.losses import Objective
 from genzoo.losses.adversarial import least_squares
 from genzoo.models.adversarial import AdversarialModel, TwoPlayerConfig
@@ -33,9 +33,9 @@ from genzoo.models.base import register_model
 
 @dataclass
 class LSGANConfig(TwoPlayerConfig):
-    a: float = 0.0  # label of fake data for D
-    b: float = 1.0  # label of real data for D
-    c: float = 1.0  # the value G wants D to output on fakes
+    a: float = option(0.0, None, "label of fake data for D")
+    b: float = option(1.0, None, "label of real data for D")
+    c: float = option(1.0, None, "the value G wants D to output on fakes")
 
     def __post_init__(self) -> None:
         super().__post_init__()

@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import check, nonnegative, one_of, option, unit_interval
 from genzoo.distributions.heads import diagonal_gaussian
 from genzoo.distributions.priors import standard_normal
 from genzoo.errors import GenzooError
@@ -59,19 +59,16 @@ from genzoo.optim import adam
 @dataclass
 class M2Config(VAEConfig):
     latent_dim: int | None = 50
-    arch: str = "mlp"  # type: ignore[assignment]
-    alpha: float = 0.1  # classification weight per example (the paper's α = 0.1·N for a summed J)
-    labelled_fraction: float = 1.0  # share of examples whose labels are used
-    labelled_share: float | None = None  # N_l/N in J^α/N; None: each batch's own labelled share
-    m1_run: str | None = None  # a trained vae run: train M2 on its latent codes (M1+M2)
+    arch: str = option("mlp", one_of("auto", "mlp", "conv"), "networks; auto: conv for images, MLP for points")  # type: ignore[assignment]
+    alpha: float = option(0.1, nonnegative, "classification weight per example (the paper's α = 0.1·N for a summed J)")
+    labelled_fraction: float = option(1.0, unit_interval, "share of examples whose labels are used")
+    labelled_share: float | None = option(
+        None, unit_interval.saying("must be in [0, 1] (N_l/N, the training set's share of labelled examples)"),
+        "N_l/N in J^α/N; none: each batch's own labelled share")
+    m1_run: str | None = option(None, None, "a trained vae run: train M2 on its latent codes (M1+M2)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.arch in ("auto", "mlp", "conv"), "arch", self.arch, "valid: auto, mlp, conv")
-        check(self.alpha >= 0, "alpha", self.alpha, "must be ≥ 0")
-        check(0 <= self.labelled_fraction <= 1, "labelled_fraction", self.labelled_fraction, "must be in [0, 1]")
-        check(self.labelled_share is None or 0 <= self.labelled_share <= 1, "labelled_share", self.labelled_share,
-              "must be in [0, 1] (N_l/N, the training set's share of labelled examples)")
         check(self.target_rate is None, "target_rate", self.target_rate, "does not apply to M2")
 
 

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import at_least, check, nonnegative, option, positive
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
 from genzoo.nn.context import frozen
@@ -40,20 +40,16 @@ from genzoo.optim import adam
 @dataclass
 class PixelGANAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    lambda_: float = 1.0  # weight of the adversarial aggregate-posterior term
-    disc_hidden: int = 256
-    disc_layers: int = 2
+    lambda_: float = option(1.0, nonnegative, "weight of the adversarial aggregate-posterior term")
+    disc_hidden: int = option(256, at_least(1), "units per hidden layer of the code discriminator")
+    disc_layers: int = option(2, at_least(1), "hidden layers of the code discriminator")
     lr: float = 2e-4
     beta1: float = 0.5
-    disc_lr: float = 2e-4
+    disc_lr: float = option(2e-4, positive, "Adam learning rate of the code discriminator")
 
     def __post_init__(self) -> None:
         super().__post_init__()
         check(self.prior == "normal", "prior", self.prior, "the adversarial match draws from N(0, I)")
-        check(self.lambda_ >= 0, "lambda_", self.lambda_, "must be ≥ 0")
-        check(self.disc_hidden >= 1, "disc_hidden", self.disc_hidden, "must be ≥ 1")
-        check(self.disc_layers >= 1, "disc_layers", self.disc_layers, "must be ≥ 1")
-        check(self.disc_lr > 0, "disc_lr", self.disc_lr, "must be > 0")
 
 
 def code_discriminator(dim: int, hidden: int, layers: int) -> nn.Sequential:

@@ -66,7 +66,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import Config, at_least, half_open_unit_interval, integer_interval, nonnegative, option, positive
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.bm import binary_rows
@@ -80,49 +80,33 @@ HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
 
 
 @dataclass
-class RBMConfig:
+class RBMConfig(Config):
     """Hinton's practical guide (2010) defaults; 500 hidden units as Salakhutdinov & Murray (2008)."""
 
-    n_hidden: int = 500
-    visible: Literal["bernoulli", "gaussian"] = "bernoulli"
-    hidden: Literal["bernoulli", "gaussian"] = "bernoulli"
-    training: Literal["cd", "pcd"] = "cd"
-    k: int = 1  # Gibbs steps of CD-k / PCD-k
-    lr: float | None = None  # None: 0.1 for Bernoulli–Bernoulli, 0.001 with a Gaussian layer
-    momentum_initial: float = 0.5
-    momentum_final: float = 0.9
-    momentum_switch: int = 2500  # updates before the momentum rises
-    weight_decay: float = 1e-4  # L2 on W only
-    lr_decay_steps: int | None = None  # linear decay of η to 0 over this many updates
-    init_std: float = 0.01
-    visible_bias_init: Literal["data", "zero"] = "data"
+    n_hidden: int = option(500, at_least(1), "hidden units")
+    visible: Literal["bernoulli", "gaussian"] = option("bernoulli", None, "visible unit type")
+    hidden: Literal["bernoulli", "gaussian"] = option("bernoulli", None, "hidden unit type")
+    training: Literal["cd", "pcd"] = option("cd", None, "contrastive divergence, or persistent CD")
+    k: int = option(1, at_least(1), "Gibbs steps of CD-k / PCD-k")
+    lr: float | None = option(None, positive, "η; none: 0.1 for Bernoulli–Bernoulli, 0.001 with a Gaussian layer")
+    momentum_initial: float = option(0.5, half_open_unit_interval, "momentum before momentum_switch")
+    momentum_final: float = option(0.9, half_open_unit_interval, "momentum after momentum_switch")
+    momentum_switch: int = option(2500, at_least(0), "updates before the momentum rises")
+    weight_decay: float = option(1e-4, nonnegative, "L2 on W only")
+    lr_decay_steps: int | None = option(None, at_least(1), "linear decay of η to 0 over this many updates; none: constant η")
+    init_std: float = option(0.01, positive, "σ of the initial weights N(0, σ²)")
+    visible_bias_init: Literal["data", "zero"] = option("data", None, "visible biases from the data's base rates, or zero")
     # mean: the guide's noise-free v⁻; sample: scikit-learn's rule, and with PCD the faster one (one
     # batch×D×H product fewer per step: E[h | v⁻] is the chain step's own, see ``step``)
-    negative_visible: Literal["mean", "sample"] = "mean"
-    n_chains: int = 100  # persistent chains (pcd)
-    sigma: float = 1.0  # visible σ for Gaussian visible units
-    learn_sigma: bool = False
-    sample_burn_in: int = 1000  # Gibbs steps of sample(n)'s chains, started from the base-rate model
-    max_enumeration_bits: int = MAX_ENUMERATION_BITS
-    ais_betas: int = SM2008_BETAS
-    ais_runs: int = SM2008_RUNS
-
-    def __post_init__(self) -> None:
-        check(self.n_hidden >= 1, "n_hidden", self.n_hidden, "must be ≥ 1")
-        check(self.k >= 1, "k", self.k, "must be ≥ 1")
-        check(self.lr is None or self.lr > 0, "lr", self.lr, "must be > 0")
-        check(0 <= self.momentum_initial < 1, "momentum_initial", self.momentum_initial, "must be in [0, 1)")
-        check(0 <= self.momentum_final < 1, "momentum_final", self.momentum_final, "must be in [0, 1)")
-        check(self.momentum_switch >= 0, "momentum_switch", self.momentum_switch, "must be ≥ 0")
-        check(self.weight_decay >= 0, "weight_decay", self.weight_decay, "must be ≥ 0")
-        check(self.lr_decay_steps is None or self.lr_decay_steps >= 1, "lr_decay_steps", self.lr_decay_steps, "must be ≥ 1")
-        check(self.init_std > 0, "init_std", self.init_std, "must be > 0")
-        check(self.n_chains >= 1, "n_chains", self.n_chains, "must be ≥ 1")
-        check(self.sigma > 0, "sigma", self.sigma, "must be > 0")
-        check(self.sample_burn_in >= 1, "sample_burn_in", self.sample_burn_in, "must be ≥ 1")
-        check(1 <= self.max_enumeration_bits <= 30, "max_enumeration_bits", self.max_enumeration_bits, "must be in 1..30")
-        check(self.ais_betas >= 3, "ais_betas", self.ais_betas, "must be ≥ 3")
-        check(self.ais_runs >= 2, "ais_runs", self.ais_runs, "must be ≥ 2")
+    negative_visible: Literal["mean", "sample"] = option("mean", None, "the negative phase's v⁻: its mean or a sample")
+    n_chains: int = option(100, at_least(1), "persistent chains (pcd)")
+    sigma: float = option(1.0, positive, "visible σ for Gaussian visible units")
+    learn_sigma: bool = option(False, None, "learn the Gaussian visible σ")
+    sample_burn_in: int = option(1000, at_least(1), "Gibbs steps of sample(n)'s chains, started from the base-rate model")
+    max_enumeration_bits: int = option(MAX_ENUMERATION_BITS, integer_interval(1, 30),
+                                       "largest hidden (or visible) layer whose states are summed over exactly")
+    ais_betas: int = option(SM2008_BETAS, at_least(3), "intermediate distributions of the AIS path")
+    ais_runs: int = option(SM2008_RUNS, at_least(2), "AIS runs whose weights are averaged")
 
     @property
     def learning_rate(self) -> float:

@@ -54,7 +54,7 @@ import torch
 from torch import Tensor
 from torch.func import functional_call
 
-from genzoo.config import check
+from genzoo.config import at_least, check, one_of, option, positive
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import register_model
 
@@ -69,15 +69,12 @@ ZERO_SUM: tuple[str, ...] = ("minimax", "wasserstein")
 @dataclass
 class UnrolledGANConfig(AdversarialConfig):
     objective: str = "minimax"  # the paper's f
-    unroll_steps: int = 5  # k (authors' notebook; paper figures: 0, 1, 5, 10)
-    unroll_optimizer: Literal["adam", "sgd"] = "adam"  # the update rule differentiated through
-    unroll_lr: float | None = None  # η of the unrolled steps; None: lr_d (the real D's step)
+    unroll_steps: int = option(5, at_least(0), "k, D's steps G looks ahead through (authors' notebook; paper figures: 0, 1, 5, 10)")
+    unroll_optimizer: Literal["adam", "sgd"] = option("adam", one_of("adam", "sgd"), "the update rule differentiated through")
+    unroll_lr: float | None = option(None, positive, "η of the unrolled steps; none: lr_d (the real D's step)")
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check(self.unroll_steps >= 0, "unroll_steps", self.unroll_steps, "must be ≥ 0")
-        check(self.unroll_optimizer in ("adam", "sgd"), "unroll_optimizer", self.unroll_optimizer, "must be adam or sgd")
-        check(self.unroll_lr is None or self.unroll_lr > 0, "unroll_lr", self.unroll_lr, "must be > 0")
         check(self.optimizer == "adam", "optimizer", self.optimizer,
               "must be adam: the unrolled steps replay the real discriminator's Adam rule")
         check(self.d_steps == 1, "d_steps", self.d_steps,

@@ -76,7 +76,8 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution
 
-from genzoo.config import check
+from genzoo.config import (Config, at_least, half_open_unit_interval, nonnegative, option, positive,
+                           registered)
 from genzoo.distributions import OBSERVATIONS
 from genzoo.distributions.heads import diagonal_gaussian
 from genzoo.distributions.observations import Observation, observation
@@ -87,41 +88,28 @@ from genzoo.optim import adam
 
 
 @dataclass
-class VAEConfig:
+class VAEConfig(Config):
     """Kingma & Welling 2014 (AEVB), with genzoo's network and optimiser defaults stated in the module docstring."""
 
-    latent_dim: int | None = None  # None: 20 for images, 2 for points
-    arch: Literal["auto", "mlp", "conv"] = "auto"  # auto: conv for images, MLP for points
-    hidden: int = 500  # the paper's MNIST hidden layer
-    depth: int = 1  # MLP hidden layers (the paper: 1)
-    width: int = 32  # conv base channels
-    activation: str = "relu"  # the paper: tanh
-    observation: str = "auto"  # auto: bernoulli for images, gaussian-learned for points
-    obs_sigma: float = 1.0  # σ of observation=gaussian
-    obs_sigma_mode: Literal["pixel", "shared"] = "pixel"  # observation=gaussian-learned
-    prior: Literal["normal", "mixture"] = "normal"
-    prior_components: int = 10
-    beta: float = 1.0  # weight of the rate in the loss (1: the ELBO)
-    target_rate: float | None = None  # σ of Alemi et al.'s D + |σ − R|; overrides beta
-    lr: float = 1e-3
-    beta1: float = 0.9
-    beta2: float = 0.999
-    sample_mean: bool = False  # sample(): the decoder mean instead of a draw from p(x|z)
-
-    def __post_init__(self) -> None:
-        check(self.latent_dim is None or self.latent_dim >= 1, "latent_dim", self.latent_dim, "must be ≥ 1")
-        check(self.hidden >= 1, "hidden", self.hidden, "must be ≥ 1")
-        check(self.depth >= 0, "depth", self.depth, "must be ≥ 0")
-        check(self.width >= 1, "width", self.width, "must be ≥ 1")
-        check(self.observation == "auto" or self.observation in OBSERVATIONS, "observation", self.observation,
-              f"valid: auto, {', '.join(OBSERVATIONS)}")
-        check(self.obs_sigma > 0, "obs_sigma", self.obs_sigma, "must be > 0")
-        check(self.prior_components >= 1, "prior_components", self.prior_components, "must be ≥ 1")
-        check(self.beta >= 0, "beta", self.beta, "must be ≥ 0")
-        check(self.target_rate is None or self.target_rate >= 0, "target_rate", self.target_rate, "must be ≥ 0 nats")
-        check(self.lr > 0, "lr", self.lr, "must be > 0")
-        for name in ("beta1", "beta2"):
-            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
+    latent_dim: int | None = option(None, at_least(1), "size of z; none: 20 for images, 2 for points")
+    arch: Literal["auto", "mlp", "conv"] = option("auto", None, "networks; auto: conv for images, MLP for points")
+    hidden: int = option(500, at_least(1), "MLP hidden units (the paper's MNIST layer: 500)")
+    depth: int = option(1, at_least(0), "MLP hidden layers (the paper: 1)")
+    width: int = option(32, at_least(1), "conv base channels")
+    activation: str = option("relu", None, "hidden activation (the paper: tanh)")
+    observation: str = option("auto", registered(OBSERVATIONS, "auto"),
+                              "p(x|z); auto: bernoulli for images, gaussian-learned for points")
+    obs_sigma: float = option(1.0, positive, "σ of observation=gaussian")
+    obs_sigma_mode: Literal["pixel", "shared"] = option("pixel", None, "learned σ per pixel or one shared (gaussian-learned)")
+    prior: Literal["normal", "mixture"] = option("normal", None, "p(z): N(0, I), or a learned Gaussian mixture")
+    prior_components: int = option(10, at_least(1), "components of prior=mixture")
+    beta: float = option(1.0, nonnegative, "weight of the rate in the loss (1: the ELBO)")
+    target_rate: float | None = option(None, nonnegative.saying("must be ≥ 0 nats"),
+                                       "σ of Alemi et al.'s D + |σ − R| (nats); overrides beta")
+    lr: float = option(1e-3, positive, "Adam learning rate")
+    beta1: float = option(0.9, half_open_unit_interval, "Adam β1")
+    beta2: float = option(0.999, half_open_unit_interval, "Adam β2")
+    sample_mean: bool = option(False, None, "sample() returns the decoder mean instead of a draw from p(x|z)")
 
 
 @dataclass

@@ -32,7 +32,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from genzoo.config import check
+from genzoo.config import nonnegative, option, positive
 from genzoo.errors import GenzooError
 from genzoo.estimators.mmd import mmd2
 from genzoo.models.base import register_model
@@ -115,14 +115,9 @@ class SensitiveVAE(VAE):
 @dataclass
 class VFAEConfig(VAEConfig):
     latent_dim: int | None = 10
-    lambda_: float = 1000.0  # weight of the MMD penalty
-    bandwidth: float = 1.0  # RBF kernel σ
+    lambda_: float = option(1000.0, nonnegative, "weight of the MMD penalty")
+    bandwidth: float = option(1.0, positive, "RBF kernel σ")
     lr: float = 1e-4
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.lambda_ >= 0, "lambda_", self.lambda_, "must be ≥ 0")
-        check(self.bandwidth > 0, "bandwidth", self.bandwidth, "must be > 0")
 
 
 def group_mmd(z: Tensor, s: Tensor, bandwidth: float) -> Tensor:

@@ -40,7 +40,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import at_least, nonnegative, open_unit_interval, option, positive
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.vae import VAEConfig, make_observation, resolve_vae
 from genzoo.nn.mlp import MLP
@@ -50,27 +50,16 @@ from genzoo.optim import adam
 
 @dataclass
 class VQVAEConfig(VAEConfig):
-    codes: int = 512  # K
-    code_dim: int = 64  # D
-    commitment: float = 0.25  # β
-    ema: bool = False
-    ema_decay: float = 0.99  # γ
-    downsample: int = 2  # stride-2 convs: 28×28 → 7×7 code map
-    prior_hidden: int = 128  # GRU width of the autoregressive prior
-    prior_lr: float = 1e-3
-    prior_start: int = 0  # first step at which the prior trains on the codes
-    sample_mean: bool = True  # sample(): decoder mean of the sampled codes (the paper shows means)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.codes >= 2, "codes", self.codes, "must be ≥ 2")
-        check(self.code_dim >= 1, "code_dim", self.code_dim, "must be ≥ 1")
-        check(self.commitment >= 0, "commitment", self.commitment, "must be ≥ 0")
-        check(0 < self.ema_decay < 1, "ema_decay", self.ema_decay, "must be in (0, 1)")
-        check(self.downsample >= 0, "downsample", self.downsample, "must be ≥ 0")
-        check(self.prior_hidden >= 1, "prior_hidden", self.prior_hidden, "must be ≥ 1")
-        check(self.prior_lr > 0, "prior_lr", self.prior_lr, "must be > 0")
-        check(self.prior_start >= 0, "prior_start", self.prior_start, "must be ≥ 0")
+    codes: int = option(512, at_least(2), "K, codebook size")
+    code_dim: int = option(64, at_least(1), "D, size of each code vector")
+    commitment: float = option(0.25, nonnegative, "β, weight of the commitment loss")
+    ema: bool = option(False, None, "update the codebook by exponential moving averages instead of its loss")
+    ema_decay: float = option(0.99, open_unit_interval, "γ of the moving averages (ema=true)")
+    downsample: int = option(2, at_least(0), "stride-2 convs (2: 28×28 → 7×7 code map)")
+    prior_hidden: int = option(128, at_least(1), "GRU width of the autoregressive prior")
+    prior_lr: float = option(1e-3, positive, "Adam learning rate of the prior")
+    prior_start: int = option(0, at_least(0), "first step at which the prior trains on the codes")
+    sample_mean: bool = option(True, None, "sample() returns the decoder mean of the sampled codes (the paper shows means)")
 
 
 class VectorQuantizer(nn.Module):

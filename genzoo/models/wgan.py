@@ -37,7 +37,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from genzoo.config import check
+from genzoo.config import nonnegative, option, positive
 from genzoo.losses.adversarial import gradient_penalty
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_discriminator
 from genzoo.models.base import DataSpec, register_model
@@ -52,14 +52,10 @@ class WGANConfig(AdversarialConfig):
     optimizer: Literal["adam", "rmsprop"] = "rmsprop"  # the paper: momentum-based optimisers destabilise the critic
     lr_g: float | None = 5e-5  # α
     lr_d: float | None = 5e-5
-    clip: float | None = 0.01  # c; None disables weight clipping
-    gp_weight: float = 0.0  # λ of the gradient penalty (0: off; WGAN-GP uses 10)
-    critic_batch_norm: bool = True  # the paper's DCGAN critic keeps BN; WGAN-GP removes it
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        check(self.clip is None or self.clip > 0, "clip", self.clip, "must be > 0 (or none to disable clipping)")
-        check(self.gp_weight >= 0, "gp_weight", self.gp_weight, "must be ≥ 0")
+    clip: float | None = option(0.01, positive.saying("must be > 0 (or none to disable clipping)"),
+                                "c, the critic's weight clipping; none disables it")
+    gp_weight: float = option(0.0, nonnegative, "λ of the gradient penalty (0: off; WGAN-GP uses 10)")
+    critic_batch_norm: bool = option(True, None, "batch norm in the critic (the paper's DCGAN critic keeps it; WGAN-GP removes it)")
 
 
 @dataclass
