@@ -235,6 +235,12 @@ def dsprites(n: int = 20_000, n_test: int = 2_000, seed: int = 0, path: str | No
     gt = load_npz(path) if path else dsprites_grid()
     check(n >= 1 and n + n_test <= gt.n_images, "n", n, f"n + n_test must be between 1 and {gt.n_images}")
     check(n_test >= 0, "n_test", n_test, "must be >= 0")
+    from genzoo.train import resources  # here: genzoo.train imports the data modules
+
+    # the rendered images are held at once (the whole grid: 737 280 × 64² float32 = 12 GB): refused up front, in one
+    # line, where they cannot fit, rather than by the OOM killer
+    resources.require_memory((n + n_test) * 64 * 64 * 4, f"dsprites with n={n}, n_test={n_test} (images rendered as "
+                             "float32)", hint="a smaller data.n (the metrics render their own grid points in chunks)")
     rng = np.random.default_rng(seed)
     idx = rng.choice(gt.n_images, n + n_test, replace=False)
     return _split("dsprites", gt, gt.all_factors()[idx], n_test)

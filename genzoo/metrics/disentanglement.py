@@ -70,6 +70,7 @@ from genzoo.metrics.evaluate import evaluation
 __all__ = [
     "codes_of",
     "codes_of_factors",
+    "render_chunk",
     "discretize",
     "discrete_mutual_info",
     "discrete_entropy",
@@ -134,7 +135,27 @@ def _deterministic(encoder: Encoder) -> bool:
     return isinstance(module, torch.nn.Module)
 
 
-def codes_of_factors(encoder: Encoder, ground_truth: Any, *factors: np.ndarray, batch: int = 512) -> list[np.ndarray]:
+def render_chunk(ground_truth: Any, unique: np.ndarray, budget: int | None = None) -> int:
+    """Distinct factor rows rendered at once: as many images as fit the memory budget (all when they do).
+
+    The full dSprites grid is 737 280 images of 64 × 64 float32 (12 GB at once), and a full β-VAE
+    score's votes reach most of it; one image's bytes are measured by rendering the first row, and
+    twice that is counted per image (the rendered batch and its copy on the way into the encoder).
+    An image that cannot fit in the free memory at all is refused in one line
+    (:func:`genzoo.train.resources.fit_chunk`).
+    """
+    from genzoo.train import resources  # here, not at import: genzoo.train's trainer imports the metrics
+
+    if len(unique) == 0:
+        return 1
+    one = ground_truth.observations(unique[:1])
+    per_image = 2 * one.numel() * one.element_size()
+    return resources.fit_chunk(per_image, len(unique), "rendering the ground truth's images for the disentanglement "
+                               "metrics", budget=budget, hint="free memory, or evaluate without --full")
+
+
+def codes_of_factors(encoder: Encoder, ground_truth: Any, *factors: np.ndarray, batch: int = 512,
+                     budget: int | None = None) -> list[np.ndarray]:
     """``codes_of(encoder, ground_truth.observations(f))`` for each factor array f, with the same values, cheaper.
 
     The votes repeat grid points many times over (15 000 × 64 β-VAE pairs on a grid of a few
@@ -144,19 +165,32 @@ def codes_of_factors(encoder: Encoder, ground_truth: Any, *factors: np.ndarray, 
     not depend on the batch they sit in. Any other callable (e.g. random codes, which must stay
     independent of the image) is called exactly as before: per array, in batches of ``batch``
     rows, in order, so its random draws are unchanged.
+
+    Memory: the distinct images are rendered in chunks of :func:`render_chunk` rows (``budget``
+    bytes; default a share of the free memory), so the full dSprites grid streams instead of
+    filling 12 GB. Rendering is deterministic, so chunking changes no code (tests compare).
     """
     arrays = [np.asarray(f) for f in factors]
     unique, inverse = np.unique(np.concatenate(arrays), axis=0, return_inverse=True)
     inverse = inverse.reshape(-1)
-    images = ground_truth.observations(unique)
     bounds = np.cumsum([0] + [len(f) for f in arrays])
+    chunk = render_chunk(ground_truth, unique, budget)
     if _deterministic(encoder):
-        codes = codes_of(encoder, images, batch=4096)  # fewer, larger calls: same rows, less overhead
+        if chunk >= 4096:  # whole encoder batches per chunk: the same 4096-row calls as one unchunked pass
+            chunk -= chunk % 4096
+        codes = np.concatenate([codes_of(encoder, ground_truth.observations(unique[s : s + chunk]), batch=4096)
+                                for s in range(0, len(unique), chunk)])  # fewer, larger calls: same rows, less overhead
         return [codes[inverse[a:b]] for a, b in zip(bounds[:-1], bounds[1:])]
+    images = ground_truth.observations(unique) if chunk >= len(unique) else None  # else: each batch rendered as needed
     out = []
     for a, b in zip(bounds[:-1], bounds[1:]):
         idx = torch.from_numpy(inverse[a:b])
-        out.append(np.concatenate([codes_of(encoder, images[idx[s : s + batch]], batch=batch) for s in range(0, b - a, batch)]))
+        parts = []
+        for s in range(0, b - a, batch):
+            rows = idx[s : s + batch]
+            x = images[rows] if images is not None else ground_truth.observations(unique[rows.numpy()])
+            parts.append(codes_of(encoder, x, batch=batch))
+        out.append(np.concatenate(parts))
     return out
 
 
