@@ -40,6 +40,7 @@ import torch
 
 from genzoo.bench import benchmark, write_results
 from genzoo.errors import GenzooError
+from genzoo.files import METRICS, read_metrics
 from genzoo.nn.context import evaluating
 
 #: option → (full value, --quick value); the remaining options are InfoGAN config keys.
@@ -100,10 +101,6 @@ def train_run(model: str, data_name: str, out: Path, name: str, options: dict[st
     y = dataset.y.to(model_.device) if model_.uses_labels else None
     Trainer(model_, BatchStream(x, y, tc.batch_size, seed=tc.seed + 1), tc, run_dir).fit()
     return run_dir
-
-
-def read_metrics(run_dir: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines() if line]
 
 
 @torch.no_grad()
@@ -180,7 +177,7 @@ def infogan_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict |
     order += [c for c in range(cfg.n_cat) if c not in mapping]
     for j, images in enumerate(code_sweeps(model, order, seed=int(opts["seed"]))):
         save_interpolation(images, out / f"codes_c{j + 1}.png")
-    history = read_metrics(run_dir)
+    history = read_metrics(run_dir / METRICS)[0]
     mi = [(r["step"], r["mi_cat"]) for r in history if "mi_cat" in r]
     if mi:
         save_curves({"L_I,cat (bound)": mi, "H(c) = log K": [(mi[0][0], math.log(cfg.n_cat)), (mi[-1][0], math.log(cfg.n_cat))]},

@@ -36,6 +36,7 @@ from typing import Any
 
 from genzoo.bench import suite as suite_module
 from genzoo.errors import GenzooError
+from genzoo.files import METRICS, metric_curves
 
 #: Better direction of every metric genzoo reports (a spec's ``[directions]`` adds or overrides).
 DIRECTIONS: dict[str, str] = {
@@ -252,16 +253,7 @@ def _last_picture(run_dir: Path) -> Path | None:
 
 
 def _curves(run_dir: Path) -> dict[str, list[tuple[int, float]]]:
-    out: dict[str, list[tuple[int, float]]] = {}
-    path = run_dir / "metrics.jsonl"
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                record = json.loads(line)
-                for k, v in record.items():
-                    if k != "step" and isinstance(v, (int, float)):
-                        out.setdefault(k, []).append((int(record["step"]), float(v)))
-    return out
+    return metric_curves(run_dir / METRICS)
 
 
 def curve_metrics(res: SuiteResults) -> list[str]:

@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import Any
 
 from genzoo.errors import DivergenceError, GenzooError
+from genzoo.files import METRICS, last_metrics, write_json_atomic
 
 REQUIRED = ("name", "version", "description", "seeds", "metrics", "train", "data", "models")
 OPTIONAL = ("quick", "evaluate", "protocol", "published", "directions", "curves", "notes")
@@ -330,14 +331,7 @@ def check_protocol(protocol: dict[str, Any]) -> None:
 def final_metrics(run_dir: Path) -> dict[str, float]:
     """The last value of every quantity logged in ``metrics.jsonl`` (losses of the last window,
     evaluation at the last step); the same as the trainer's return value, also after a resume."""
-    final: dict[str, float] = {}
-    path = run_dir / "metrics.jsonl"
-    if path.is_file():
-        for line in path.read_text().splitlines():
-            if line.strip():
-                record = json.loads(line)
-                final.update({k: v for k, v in record.items() if k != "step"})
-    return final
+    return last_metrics(run_dir / METRICS)
 
 
 def final_evaluation(run_dir: Path, options: dict[str, Any]) -> dict[str, Any]:
@@ -418,13 +412,6 @@ def _attempt(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]
                 "traceback": traceback.format_exc()}
 
 
-def _write_json(path: Path, obj: Any) -> None:
-    """Write atomically: a killed process never leaves a half-written result that looks finished."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2) + "\n")
-    os.replace(tmp, path)
-
-
 def read_cell(path: Path, sha: str) -> dict[str, Any] | None:
     """A finished cell's result, or None when missing, unreadable or from another spec."""
     try:
@@ -458,7 +445,7 @@ def prepare_out(out_dir: Path, ident: dict[str, Any], spec_path: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "cells").mkdir(exist_ok=True)
     if not marker.is_file():
-        _write_json(marker, {**ident, "created": time.strftime("%Y-%m-%d %H:%M:%S")})
+        write_json_atomic(marker, {**ident, "created": time.strftime("%Y-%m-%d %H:%M:%S")})
         shutil.copyfile(spec_path, out_dir / "spec.toml")
 
 
@@ -485,13 +472,13 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
         failed_path = out_dir / "cells" / f"{cell['id']}.failed.json"
         if outcome["ok"]:
             result = {**outcome["result"], "spec_sha256": sha, "spec_version": spec["version"]}
-            _write_json(out_dir / "cells" / f"{cell['id']}.json", result)
+            write_json_atomic(out_dir / "cells" / f"{cell['id']}.json", result)
             failed_path.unlink(missing_ok=True)
             shown = "  ".join(f"{m}={result[m]:.4g}" for m in spec["metrics"] if isinstance(result.get(m), (int, float)))
             print(f"[{done}/{n}] done   {cell['id']} in {result['seconds']:.1f}s"
                   f"{' (resumed)' if result['resumed'] else ''}: {shown}", flush=True)
         else:
-            _write_json(failed_path, {"id": cell["id"], "label": cell["label"], "data_label": cell["data_label"],
+            write_json_atomic(failed_path, {"id": cell["id"], "label": cell["label"], "data_label": cell["data_label"],
                                       "seed": cell["seed"], "kind": outcome["kind"], "error": outcome["error"],
                                       "traceback": outcome["traceback"], "spec_sha256": sha})
             failures.append(f"{cell['id']}: {outcome['error']}")
@@ -588,7 +575,7 @@ def _append_timing(out_dir: Path, seconds: float, cells_run: int, jobs: int) -> 
     runs.append({"seconds": seconds, "cells_run": cells_run, "jobs": jobs, "cpus": os.cpu_count(),
                  "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
                  "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
-    _write_json(path, {"seconds": sum(r["seconds"] for r in runs), "invocations": runs})
+    write_json_atomic(path, {"seconds": sum(r["seconds"] for r in runs), "invocations": runs})
 
 
 # ---------------------------------------------------------------------------------- tables
@@ -657,7 +644,7 @@ def null_baselines(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Pa
         for r in rows:
             r["label"], r["data_label"] = r["null"], data_label(d)
         out[data_label(d)] = summarise(rows, ["modes", "hq_share", "w1"])
-    _write_json(path, {"key": key, "nulls": out})
+    write_json_atomic(path, {"key": key, "nulls": out})
     return out
 
 
@@ -672,7 +659,7 @@ def write_tables(spec: dict[str, Any], grid: list[dict[str, Any]], out_dir: Path
         writer.writerows(rows)
     summary = summarise(rows, metrics)
     failed = sorted(p.name.removesuffix(".failed.json") for p in (out_dir / "cells").glob("*.failed.json"))
-    _write_json(out_dir / "summary.json", {**ident, "metrics": metrics, "cells": len(grid), "finished": len(rows),
+    write_json_atomic(out_dir / "summary.json", {**ident, "metrics": metrics, "cells": len(grid), "finished": len(rows),
                                            "failed": failed, "rows": summary, "nulls": nulls})
     with open(out_dir / "summary.csv", "w", newline="") as f:
         writer = csv.writer(f)

@@ -40,6 +40,7 @@ from torch import Tensor
 from genzoo.config import check
 from genzoo.data import DATASETS, Dataset
 from genzoo.errors import GenzooError
+from genzoo.files import write_bytes_atomic
 
 __all__ = [
     "MNIST_PKL_SHA256",
@@ -67,19 +68,6 @@ _IDX_HINT = (
 def cache_dir() -> Path:
     """The data cache: ``$GENZOO_DATA`` if set, else ``~/.cache/genzoo``."""
     return Path(os.environ.get("GENZOO_DATA") or "~/.cache/genzoo").expanduser()
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ----------------------------------------------------------------------------- IDX files
@@ -269,7 +257,7 @@ def _fetch_pkl(target: Path) -> bytes:
     digest = hashlib.sha256(data).hexdigest()
     if digest != MNIST_PKL_SHA256:
         raise GenzooError(f"MNIST checksum mismatch: {MNIST_MEMBER} has SHA-256 {digest}, expected {MNIST_PKL_SHA256}; {_IDX_HINT}")
-    _atomic_write(target, data)
+    write_bytes_atomic(target, data)
     return data
 
 
@@ -292,7 +280,7 @@ def _cached_pickle_arrays() -> dict[str, np.ndarray]:
     buf = io.BytesIO()
     np.savez(buf, version=np.int64(_NPZ_VERSION), **arrays)
     try:
-        _atomic_write(npz, buf.getvalue())
+        write_bytes_atomic(npz, buf.getvalue())
     except OSError:
         pass  # read-only cache: still usable this time
     return arrays

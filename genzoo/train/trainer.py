@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -36,13 +35,13 @@ from torch import Tensor
 
 from genzoo.config import check
 from genzoo.errors import DivergenceError, GenzooError
+from genzoo.files import METRICS, read_metrics, write_text_atomic
 from genzoo.models.base import Model
 from genzoo.train import distributed
 from genzoo.train.checkpoint import load_checkpoint, save_checkpoint
 from genzoo.train.stream import BatchStream
 
 CHECKPOINT = "checkpoint.safetensors"
-METRICS = "metrics.jsonl"
 EVALUATION = "evaluation.json"  # the evaluation budget's account: share of wall-clock, groups scored, skips
 PICTURE = "samples/step_{step:07d}.png"  # written by the on_sample callback, shown in TensorBoard
 
@@ -118,37 +117,6 @@ def resolve_device(name: str) -> torch.device:
     if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
         raise GenzooError(f"invalid value device={name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return device
-
-
-def read_metrics(path: str | Path) -> tuple[list[dict[str, Any]], int]:
-    """The records of a ``metrics.jsonl`` and how many lines were unreadable (e.g. half-written by a kill)."""
-    path = Path(path)
-    if not path.is_file():
-        return [], 0
-    records, bad = [], 0
-    for line in path.read_text(errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-            int(record["step"])
-        except (ValueError, KeyError, TypeError):
-            bad += 1
-            continue
-        records.append(record)
-    return records, bad
-
-
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename: a reader sees old or new, never half."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def eval_groups(value: str) -> frozenset[str]:
