@@ -28,6 +28,7 @@ import torch.nn.functional as F
 
 from genzoo.bench import benchmark, write_results
 from genzoo.bench.rate_distortion import new_model, resolve_options
+from genzoo.optim import descend
 
 DEFAULTS: dict[str, tuple[str, str]] = {
     "steps": ("20000", "600"),
@@ -88,9 +89,7 @@ def m2_semisupervised(out: Path, quick: bool = False, jobs: int = 1, options: di
             y = torch.cat([yl[li], torch.full((nb,), -1, dtype=torch.long)])
             model.step((x, y))
             loss = F.cross_entropy(baseline(xl[li]), yl[li])
-            opt_b.zero_grad(set_to_none=True)
-            loss.backward()
-            opt_b.step()
+            descend(opt_b, loss)
         model.eval()
         baseline.eval()
         rows.append({"model": "m2", "seed": seed, "labels": len(lab), "test_error": test_error(model.classify, ds.test_x, ds.test_y),

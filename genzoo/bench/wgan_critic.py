@@ -25,6 +25,7 @@ import torch
 from genzoo import config, data
 from genzoo.bench import benchmark, write_results
 from genzoo.models import MODELS, DataSpec
+from genzoo.optim import descend
 
 #: Learning rates: WGAN-GP keeps its paper's 1e-4; WGAN's 5e-5 is raised to 1e-3 (a CPU-budget
 #: deviation) so that a few thousand generator steps cover most of the way to the data.
@@ -160,9 +161,7 @@ def critic_against(model_name: str, dataset, sampler, critic_steps: int, seed: i
     for _ in range(critic_steps):
         x = dataset.x[torch.randint(0, len(dataset.x), (batch_size,), generator=g)]
         loss, _ = model.discriminator_loss(x, sampler(batch_size))
-        model.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        model.opt_d.step()
+        descend(model.opt_d, loss)
         model.after_discriminator_update()
     return critic_estimate(model, dataset.fresh(n_eval, g), sampler(n_eval))
 

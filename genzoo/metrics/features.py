@@ -43,6 +43,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from genzoo.errors import GenzooError
+from genzoo.optim import descend
 
 __all__ = [
     "FEATURE_DIM",
@@ -227,9 +228,7 @@ def train_classifier(seed: int = 0, epochs: int = 6, batch_size: int = 128, lr: 
             idx = perm[i * batch_size : (i + 1) * batch_size]
             xb = random_shift(x[idx], max_shift, g) if max_shift else x[idx]
             loss = F.cross_entropy(net(xb), y[idx])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            descend(opt, loss)
             sched.step()
             total += loss.item()
         if log:
