@@ -25,6 +25,18 @@ def _on_runs(sampler: str) -> str:
     return f"[genzoo sample RUN --sampler {sampler}: runs of {', '.join(runs)}; --set {', '.join(options(sampler))}]"
 
 
+def _as_negatives(cls: Any) -> str:
+    """Whether ``genzoo train ebm --set negatives=NAME`` takes this sampler, and its options."""
+    from dataclasses import fields
+
+    from genzoo.sampling.negatives import NegativeSampler
+
+    if not (isinstance(cls, type) and issubclass(cls, NegativeSampler)):
+        return " [EBM negatives: no]"
+    keys = ", ".join(f.name for f in fields(cls.Config))
+    return f" [EBM negatives: yes, --set negatives={cls.name}; --set negatives.KEY for {keys}]"
+
+
 def parts() -> list[tuple[str, list[tuple[str, str]]]]:
     """(section heading, [(name, one line)]) for every registry of interchangeable parts."""
     from genzoo.distributions import OBSERVATIONS
@@ -32,10 +44,12 @@ def parts() -> list[tuple[str, list[tuple[str, str]]]]:
     from genzoo.nn import ARCHITECTURES
     from genzoo.sampling import SAMPLERS
 
-    samplers = [(name, f"{_first_line(cls)} [applies to: {getattr(cls, 'applies_to', 'any')}] {_on_runs(name)}")
+    samplers = [(name, f"{_first_line(cls)} [applies to: {getattr(cls, 'applies_to', 'any')}] {_on_runs(name)}"
+                       f"{_as_negatives(cls)}")
                 for name, cls in SAMPLERS.items()]
     return [
-        ("samplers (MCMC and negative samplers; genzoo sample RUN --sampler NAME on the runs named)", samplers),
+        ("samplers (MCMC and negative samplers; genzoo sample RUN --sampler NAME on the runs named; "
+         "genzoo train ebm --set negatives=NAME with those marked EBM negatives: yes)", samplers),
         ("estimators (genzoo.estimators: divergences, information, entropy)",
          [(name, _first_line(fn)) for name, fn in ESTIMATORS.items()]),
         ("observation models (--set observation=NAME on decoder-based models)",

@@ -300,17 +300,69 @@ def _coerce(name: str, value: Any, tp: Any) -> Any:
     return value
 
 
+class Part(dict):
+    """A registered part chosen by name, with that part's own options: an EBM's ``negatives``.
+
+    A dict ``{"name": NAME, OPTION: value, ...}`` (so ``config.json`` shows it flat). Written
+    ``--set negatives=replay --set negatives.steps=30``, or in TOML ``negatives = "replay"`` /
+    ``[model.negatives]`` with ``name = "replay"``. Options given without a name refine the
+    default part; a new name starts from that part's own defaults. The options are checked by
+    whoever owns the registry (the model's config), not here.
+    """
+
+    @property
+    def name(self) -> str:
+        return self["name"]
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return {k: v for k, v in self.items() if k != "name"}
+
+    @classmethod
+    def coerce(cls, name: str, value: Any, default: Any = None) -> "Part":
+        if isinstance(value, str):
+            value = {"name": value}
+        if not isinstance(value, Mapping) or not isinstance(value.get("name", ""), str):
+            raise GenzooError(f"invalid value {name}={value!r}: expected a name, or a table with a name and options")
+        base = dict(default) if isinstance(default, Mapping) else {}
+        if "name" in value and value["name"] != base.get("name"):
+            base = {}  # another part: the default's options belong to the default part
+        part = cls({**base, **value})
+        if "name" not in part:
+            raise GenzooError(f"invalid value {name}={dict(value)!r}: options need a name ({name}=NAME)")
+        return part
+
+
+def _nest(values: Mapping[str, Any], types: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"g": "x", "g.a": 1}`` → ``{"g": {"name": "x", "a": 1}}``: ``group.key`` sets a key of a nested table or part."""
+    out: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
+    for key, value in values.items():
+        head, dot, rest = key.partition(".")
+        if dot and head in types:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            out[key] = value
+    for head, table in nested.items():
+        base = out.get(head)
+        out[head] = {**({"name": base} if isinstance(base, str) else dict(base or {})), **table}
+    return out
+
+
 def build(cls: type[C], values: Mapping[str, Any] | None = None, prefix: str = "") -> C:
     """Instantiate config dataclass ``cls`` from ``values``, coercing and validating each one."""
-    values = dict(values or {})
     types = _field_types(cls)
+    values = _nest(values or {}, types)
     unknown = sorted(set(values) - set(types))
     if unknown:
         hint = did_you_mean(prefix + unknown[0], [prefix + k for k in types])
         raise GenzooError(
             f"unknown config key {prefix + unknown[0]!r};{hint} valid: {', '.join(prefix + k for k in types)}"
         )
-    kwargs = {k: _coerce(prefix + k, v, types[k]) for k, v in values.items()}
+    defaults = {f.name: f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+                for f in dataclasses.fields(cls) if types.get(f.name) is Part}  # type: ignore[misc]
+    kwargs = {k: Part.coerce(prefix + k, v, defaults[k]) if k in defaults else _coerce(prefix + k, v, types[k])
+              for k, v in values.items()}
     return cls(**kwargs)
 
 

@@ -70,7 +70,9 @@ def resolve(
     train_fields = set(TrainConfig.__dataclass_fields__)
     for key, value in cfg.parse_sets(sets or []).items():
         section, dot, field = key.partition(".")
-        if dot:
+        if dot and section not in SECTIONS and section in model_fields:  # negatives.steps: a model table's key
+            section, field = "model", key
+        elif dot:
             if section not in SECTIONS:
                 raise GenzooError(f"unknown config section in {key!r}; valid: {', '.join(SECTIONS)}")
         else:

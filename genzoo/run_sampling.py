@@ -100,7 +100,7 @@ def _draw_ddls(model: Any, config: Any, n: int, data: Tensor | None, name: str) 
 class LangevinRunConfig:
     """``--set`` keys of ``genzoo sample RUN --sampler langevin`` (ebm, ddgm, meg runs); None: the run's own value."""
 
-    steps: int | None = None  # K; None: 4 × the run's training chains (langevin_steps), longer than training
+    steps: int | None = None  # K; None: 4 × the run's training chains (negatives.steps), longer than training
     step_size: float | None = None  # η
     noise: float | None = None  # σ
     metropolis: bool = False  # MALA: accept/reject each step (then no clamping to [0, 1] on images)
@@ -122,14 +122,24 @@ def _is_ebm(cls: type) -> bool:
     return issubclass(cls, EBM)
 
 
-def _draw_langevin(model: Any, config: LangevinRunConfig, n: int, data: Tensor | None, name: str) -> Drawn:
-    from genzoo.sampling.langevin import langevin
+def _training_chain(model: Any) -> Any:
+    """The run's Langevin settings: its negatives' chain, or (generator negatives) the chain defaults for its data."""
+    from dataclasses import fields as dataclass_fields
 
-    c = model.config
-    steps = 4 * c.langevin_steps if config.steps is None else config.steps
+    from genzoo.sampling.langevin import ChainConfig, ShortRunLangevin
+
+    names = {f.name for f in dataclass_fields(ChainConfig)}
+    chain = ChainConfig(**{k: v for k, v in model.config.negatives.options.items() if k in names})
+    ShortRunLangevin.resolve(chain, model.negatives.target)
+    return chain
+
+
+def _draw_langevin(model: Any, config: LangevinRunConfig, n: int, data: Tensor | None, name: str) -> Drawn:
+    c = _training_chain(model)
+    steps = 4 * c.steps if config.steps is None else config.steps
     eta = c.step_size if config.step_size is None else config.step_size
     sigma = c.noise if config.noise is None else config.noise
-    clip = c.langevin_clip if config.grad_clip is None else (config.grad_clip or None)
+    clip = c.grad_clip if config.grad_clip is None else (config.grad_clip or None)
     # MALA's proposal density has no clamp in it (genzoo.sampling.langevin refuses the pair)
     clamp = (0.0, 1.0) if model.data.kind == "images" and not config.metropolis else None
     if config.metropolis:
@@ -143,6 +153,8 @@ def _draw_langevin(model: Any, config: LangevinRunConfig, n: int, data: Tensor |
             x0 = model.sample(n)
         else:
             x0 = model.noise(n)
+    from genzoo.sampling.langevin import langevin
+
     x, stats = langevin(model.energy, x0, steps, eta, sigma, config.metropolis, clip, clamp)
     kind = "mala" if config.metropolis else "langevin"
     tag = f"{kind}-k{steps}-eta{_tag(eta)}-from-{config.start}"

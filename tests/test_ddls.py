@@ -107,7 +107,7 @@ def test_bad_sampler_input_is_named(gan_run, tmp_path):
         sample_run(gan_run, model, cfg, 4, "ddls", ["stepz=3"])
     with pytest.raises(GenzooError, match=r"'replay' does not sample trained runs; valid: ddls"):
         sample_run(gan_run, model, cfg, 4, "replay", [])
-    ebm_cfg = run.resolve("ebm", "ring8", sets=["steps=2", "batch_size=16", "hidden=8", "langevin_steps=2",
+    ebm_cfg = run.resolve("ebm", "ring8", sets=["steps=2", "batch_size=16", "hidden=8", "negatives.steps=2",
                                                 "data.n=64", "data.n_test=16", *QUIET])
     ebm_dir, _ = run.train(ebm_cfg, tmp_path, name="an-ebm")
     ebm, ecfg = run.load(ebm_dir)

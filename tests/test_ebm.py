@@ -29,7 +29,7 @@ def fit(model, steps, batch=128, seed=1):
 
 @pytest.mark.parametrize("negatives", ["short-run", "replay"])
 def test_ebm_learns_a_2d_mixture(negatives):
-    model = build("ebm", negatives=negatives, hidden=32, langevin_steps=15)
+    model = build("ebm", negatives=negatives, hidden=32, **{"negatives.steps": 15})
     kl0 = density_kl(model.energy, MIX.log_prob, -3.5, 3.5, bins=80)
     fit(model, 100)
     kl = density_kl(model.energy, MIX.log_prob, -3.5, 3.5, bins=80)
@@ -43,11 +43,11 @@ def test_ebm_learns_a_2d_mixture(negatives):
 
 def test_ebm_with_a_generator_sampler_is_ddgm_bit_for_bit():
     """The GAN↔EBM bridge (Kim & Bengio 2016): ebm whose negatives come from a generator with BN entropy IS Kim & Bengio."""
-    kb = dict(negatives="generator", entropy="batchnorm", energy_head="kim-bengio", energy_reg=0.0, beta1=0.5,
-              hidden=16, gen_hidden=16)
+    kb = {"negatives": "generator", "negatives.entropy": "batchnorm", "energy_head": "kim-bengio", "energy_reg": 0.0,
+          "beta1": 0.5, "hidden": 16, "negatives.hidden": 16}
     a = build("ebm", **kb)
     fit(a, 5)
-    b = build("ddgm", hidden=16, gen_hidden=16)
+    b = build("ddgm", hidden=16, **{"negatives.hidden": 16})
     fit(b, 5)
     assert type(a).Config is not type(b).Config
     sa, sb = a.state_dict(), b.state_dict()
@@ -58,20 +58,20 @@ def test_ebm_with_a_generator_sampler_is_ddgm_bit_for_bit():
 def test_ddgm_generator_update_descends_energy_minus_bn_entropy():
     from genzoo.estimators.entropy import batchnorm_entropy
 
-    model = build("ddgm", hidden=16, gen_hidden=16)
+    model = build("ddgm", hidden=16, **{"negatives.hidden": 16})
     fit(model, 3)
-    before = batchnorm_entropy(model.G).item()
-    out = model.generator_step(64)
+    before = batchnorm_entropy(model.negatives.G).item()
+    out = model.negatives.update(64)
     assert abs(out["entropy"].item() - before) < 1e-5  # Ĥ is the batch-norm entropy of G
     # the entropy term widens G: with it the BN entropy ends higher than without it
     fit(model, 20)
-    without = build("ddgm", hidden=16, gen_hidden=16, entropy_weight=0.0)
+    without = build("ddgm", hidden=16, **{"negatives.hidden": 16, "negatives.entropy_weight": 0.0})
     fit(without, 24)
-    assert batchnorm_entropy(model.G).item() > batchnorm_entropy(without.G).item() + 0.5
+    assert batchnorm_entropy(model.negatives.G).item() > batchnorm_entropy(without.negatives.G).item() + 0.5
 
 
 def test_meg_trains_and_samples_with_mala_in_latent_space():
-    model = build("meg", hidden=16, gen_hidden=16, latent_steps=10)
+    model = build("meg", hidden=16, **{"negatives.hidden": 16, "negatives.latent_steps": 10})
     out = fit(model, 3)
     assert {"grad_penalty", "entropy", "loss_g"} <= set(out)
     x = model.sample(64)
@@ -80,11 +80,13 @@ def test_meg_trains_and_samples_with_mala_in_latent_space():
 
 
 def test_bad_ebm_config_is_named():
-    with pytest.raises(GenzooError, match="negatives='bogus'.*valid: short-run, replay, generator"):
+    with pytest.raises(GenzooError, match="negatives='bogus'.*valid: .*generator, .*replay, .*short-run"):
         build("ebm", negatives="bogus")
-    with pytest.raises(GenzooError, match="entropy='batchnorm'.*negatives=generator"):
-        build("ebm", entropy="batchnorm")
-    with pytest.raises(GenzooError, match="step_size=-1"):
-        build("ebm", step_size=-1.0)
-    with pytest.raises(GenzooError, match="reinit=1.5"):
-        build("ebm", reinit=1.5)
+    with pytest.raises(GenzooError, match="unknown config key 'negatives.entropy'.*valid: negatives.steps"):
+        build("ebm", **{"negatives.entropy": "batchnorm"})  # an option of the generator, not of the replay chains
+    with pytest.raises(GenzooError, match="negatives.step_size=-1"):
+        build("ebm", **{"negatives.step_size": -1.0})
+    with pytest.raises(GenzooError, match="negatives.reinit=1.5"):
+        build("ebm", **{"negatives.reinit": 1.5})
+    with pytest.raises(GenzooError, match="negatives.entropy='bogus'.*valid: none, batchnorm, jsd-mi"):
+        build("ddgm", **{"negatives.entropy": "bogus"})

@@ -42,9 +42,9 @@ def runs(tmp_path_factory):
     pts = ["data.n=128", "data.n_test=64", "batch_size=16"]
     return {
         "gan": tiny_run(root, "gan", "ring8", "steps=3", "hidden=8", *pts),
-        "ebm": tiny_run(root, "ebm", "ring8", "steps=2", "hidden=8", "langevin_steps=2", *pts),
-        "ddgm": tiny_run(root, "ddgm", "ring8", "steps=2", "hidden=8", "langevin_steps=2", *pts),
-        "meg": tiny_run(root, "meg", "ring8", "steps=2", "hidden=8", "langevin_steps=2", *pts),
+        "ebm": tiny_run(root, "ebm", "ring8", "steps=2", "hidden=8", "negatives.steps=2", *pts),
+        "ddgm": tiny_run(root, "ddgm", "ring8", "steps=2", "hidden=8", "negatives.hidden=8", *pts),
+        "meg": tiny_run(root, "meg", "ring8", "steps=2", "hidden=8", "negatives.hidden=8", *pts),
         "rbm": tiny_run(root, "rbm", "bars_stripes", "steps=3", "n_hidden=4", "batch_size=16",
                         "data.n=64", "data.n_test=32"),
     }

@@ -38,7 +38,7 @@ from genzoo.models import MODELS, DataSpec
 VARIANTS: list[tuple[str, str, dict]] = [
     ("ebm short-run", "ebm", {"negatives": "short-run"}),
     ("ebm replay", "ebm", {"negatives": "replay"}),
-    ("ebm replay, untied σ=0.005", "ebm", {"negatives": "replay", "noise": 0.005}),
+    ("ebm replay, untied σ=0.005", "ebm", {"negatives": "replay", "negatives.noise": 0.005}),
     ("ddgm", "ddgm", {}),
     ("meg", "meg", {}),
 ]

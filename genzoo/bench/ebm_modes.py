@@ -33,19 +33,19 @@ ENERGY_MODELS = """
 [[models]]
 label = "EBM (replay, step 1e-4)"
 model = "ebm"
-set = { hidden = 128, depth = 2, step_size = 1e-4 }
+set = { hidden = 128, depth = 2, "negatives.step_size" = 1e-4 }
 note = "Du & Mordatch 2019 replay buffer, K = 40 steps of η = 1e-4 with tied σ = √(2η) ≈ 0.014 (genzoo's points default η = 0.01 is 14× coarser than the data's σ)"
 
 [[models]]
 label = "DDGM"
 model = "ddgm"
-set = { hidden = 128, depth = 2, z_dim = 256, gen_hidden = 128, gen_depth = 2 }
+set = { hidden = 128, depth = 2, "negatives.z_dim" = 256, "negatives.hidden" = 128, "negatives.depth" = 2 }
 note = "Kim & Bengio 2016: generator negatives, batch-norm entropy"
 
 [[models]]
 label = "MEG"
 model = "meg"
-set = { hidden = 128, depth = 2, z_dim = 256, gen_hidden = 128, gen_depth = 2 }
+set = { hidden = 128, depth = 2, "negatives.z_dim" = 256, "negatives.hidden" = 128, "negatives.depth" = 2 }
 note = "Kumar et al. 2019: JSD mutual-information entropy, gradient penalty 0.1, 5 energy steps, MALA in z"
 """
 

@@ -50,7 +50,7 @@ set = { arch = "dcgan", width = 32 }
 [[models]]
 label = "MEG"
 model = "meg"
-set = { width = 32, gen_width = 32 }
+set = { width = 32, "negatives.width" = 32 }
 """,
 }
 

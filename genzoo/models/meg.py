@@ -26,29 +26,30 @@ norm, which is not the proposal's density).
 Defaults follow the authors' toy script: Adam(1e-4, β = (0.5, 0.9)), 5 energy updates per
 generator update, λ = 0.1. Stated differences (genzoo): lr 1e-3 on points (CPU budget), latent
 MCMC off during training (the authors' default too) and ``latent_steps = 20`` when sampling.
-This is ``ebm`` with ``negatives=generator, entropy=jsd-mi, gp_weight=0.1, energy_steps=5``.
+This is ``ebm`` with ``negatives=generator, negatives.entropy=jsd-mi, gp_weight=0.1, energy_steps=5``
+(the registered ``generator`` negative sampler, :mod:`genzoo.sampling.generator`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from genzoo.config import Part
 from genzoo.models.base import register_model
+from genzoo.models.ddgm import DDGM
 from genzoo.models.ebm import EBM, EBMConfig
 
 
 @dataclass
 class MEGConfig(EBMConfig):
-    negatives: str = "generator"
-    entropy: str = "jsd-mi"
+    # latent MCMC when sampling: MALA (α = 0.01) for 20 steps
+    negatives: Part = field(default_factory=lambda: Part(name="generator", entropy="jsd-mi", latent_steps=20,
+                                                         latent_step_size=0.01, latent_metropolis=True))
     gp_weight: float = 0.1  # λ
     energy_steps: int = 5
     energy_reg: float | None = 0.0
     beta1: float = 0.5
     beta2: float = 0.9
-    latent_steps: int = 20
-    latent_step_size: float = 0.01
-    latent_metropolis: bool = True
 
 
 @register_model("meg")
@@ -56,4 +57,4 @@ class MEG(EBM):
     """Maximum entropy generator (Kumar et al. 2019): generator negatives, JSD mutual-information entropy, MALA in z."""
 
     Config = MEGConfig
-    contract_overrides = {**EBM.contract_overrides, "energy_steps": 2, "latent_steps": 2}
+    contract_overrides = {**DDGM.contract_overrides, "energy_steps": 2, "negatives.latent_steps": 2}

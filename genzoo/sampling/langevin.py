@@ -38,6 +38,7 @@ from torch import Tensor, nn
 
 from genzoo.config import check
 from genzoo.sampling import register_sampler
+from genzoo.sampling.negatives import EnergyTarget, NegativeSampler
 
 #: An energy: a function of a batch (N, ...) returning one energy per example, shape (N,).
 Energy = Callable[[Tensor], Tensor]
@@ -170,3 +171,68 @@ def discriminator_energy(d: Callable[[Tensor], Tensor]) -> Energy:
         return -d(x).reshape(x.shape[0])
 
     return energy
+
+
+# ---- Langevin chains as an energy-based model's negatives ------------------------------------------
+
+
+@dataclass
+class ChainConfig:
+    """Options of Langevin negatives (``--set negatives.OPTION=value``); ``None`` resolves by data kind."""
+
+    steps: int | None = None  # K per energy update; None: 60 images (Du & Mordatch), 40 points
+    step_size: float | None = None  # η; None: 10 images, 0.01 points
+    noise: float | None = None  # σ; None: 0.005 images, the tied √(2η) points
+    tied_noise: bool = False  # σ = √(2η) whatever ``noise`` says
+    metropolis: bool = False  # MALA chains (then no clamping of images to [0, 1])
+    grad_clip: float | None = None  # clip ∇_x E elementwise; None: 0.01 images, off for points
+    sample_steps: int | None = None  # steps of the model's sample(); None: steps
+
+    def __post_init__(self) -> None:
+        for name in ("steps", "sample_steps", "noise"):
+            check(getattr(self, name) is None or getattr(self, name) >= 0, name, getattr(self, name), "must be ≥ 0")
+        for name in ("step_size", "grad_clip"):
+            v = getattr(self, name)
+            check(v is None or (v > 0 and math.isfinite(v)), name, v, "must be > 0")
+
+
+@register_sampler("short-run")
+class ShortRunLangevin(NegativeSampler):
+    """Short-run Langevin negatives (Nijkamp et al. 2019): K steps on E_θ from the model's noise, fresh every update."""
+
+    applies_to = "an energy E(x): ebm --set negatives=short-run"
+    Config = ChainConfig
+    contract_options = {"steps": 3}
+
+    def __init__(self, config: ChainConfig, target: EnergyTarget) -> None:
+        super().__init__(config, target)
+        # MALA's proposal density has no clamp in it; without the correction images stay in [0, 1]
+        self.clamp = (0.0, 1.0) if target.kind == "images" and not config.metropolis else None
+        self.last: LangevinStats | None = None
+
+    @staticmethod
+    def resolve(c: ChainConfig, target: EnergyTarget) -> None:
+        images = target.kind == "images"
+        for name, value in dict(steps=60 if images else 40, step_size=10.0 if images else 0.01,
+                                grad_clip=0.01 if images else None).items():
+            if getattr(c, name) is None:
+                setattr(c, name, value)
+        if c.tied_noise or (c.noise is None and not images):
+            c.noise = math.sqrt(2 * c.step_size)
+        elif c.noise is None:
+            c.noise = 0.005
+        if c.sample_steps is None:
+            c.sample_steps = c.steps
+
+    def chain(self, x0: Tensor, steps: int) -> Tensor:
+        """K Langevin (or MALA) steps on E_θ from x0."""
+        c = self.config
+        x, self.last = langevin(self.target.energy, x0, steps, c.step_size, c.noise, c.metropolis, c.grad_clip,
+                                self.clamp)
+        return x
+
+    def forward(self, n: int) -> Tensor:
+        return self.chain(self.target.noise(n), self.config.steps)
+
+    def sample(self, n: int) -> Tensor:
+        return self.chain(self.target.noise(n), self.config.sample_steps)

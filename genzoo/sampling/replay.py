@@ -13,6 +13,7 @@ generator, which genzoo's checkpoints save too.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -20,13 +21,12 @@ from torch import Tensor, nn
 
 from genzoo.config import check
 from genzoo.sampling import register_sampler
+from genzoo.sampling.langevin import ChainConfig, ShortRunLangevin
+from genzoo.sampling.negatives import EnergyTarget
 
 
-@register_sampler("replay")
 class ReplayBuffer(nn.Module):
     """Replay buffer for persistent chains (Du & Mordatch 2019): draw starts from past negatives, re-initialise 5 % from noise."""
-
-    applies_to = "the starting points of any chain sampler (ebm negatives='replay')"
 
     def __init__(self, capacity: int, shape: tuple[int, ...], noise: Callable[[int], Tensor], reinit: float = 0.05) -> None:
         super().__init__()
@@ -56,3 +56,38 @@ class ReplayBuffer(nn.Module):
         pos = (int(self.written) + torch.arange(x.shape[0], device=self.store.device)) % self.capacity
         self.store[pos] = x
         self.written += x.shape[0]
+
+
+@dataclass
+class ReplayConfig(ChainConfig):
+    """Options of replay-buffer negatives: the Langevin chain's, and the buffer's."""
+
+    buffer_size: int = 10_000  # points kept (first in, first out; the paper's 10 000)
+    reinit: float = 0.05  # share of chains restarted from noise (the paper's 5 %)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check(self.buffer_size >= 1, "buffer_size", self.buffer_size, "must be ≥ 1")
+        check(0 <= self.reinit <= 1, "reinit", self.reinit, "must be in [0, 1]")
+
+
+@register_sampler("replay")
+class ReplayLangevin(ShortRunLangevin):
+    """Langevin negatives from a replay buffer (Du & Mordatch 2019): K steps from past negatives, 5 % restarted from noise."""
+
+    applies_to = "an energy E(x): ebm --set negatives=replay (the ebm default)"
+    Config = ReplayConfig
+    contract_options = {"steps": 3, "buffer_size": 64}
+
+    def __init__(self, config: ReplayConfig, target: EnergyTarget) -> None:
+        super().__init__(config, target)
+        self.buffer = ReplayBuffer(config.buffer_size, target.shape, target.noise, config.reinit)
+
+    def forward(self, n: int) -> Tensor:
+        x = self.chain(self.buffer.draw(n), self.config.steps)
+        self.buffer.push(x)
+        return x
+
+    def sample(self, n: int) -> Tensor:
+        """Chains from the buffer's points (read, never written), ``sample_steps`` long."""
+        return self.chain(self.buffer.draw(n), self.config.sample_steps)
