@@ -39,7 +39,7 @@ from genzoo.models.base import DataSpec, Model
 from genzoo.nn import architectures
 from genzoo.nn.architectures import NetConfig
 from genzoo.nn.context import evaluating, frozen
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 Batch = Tensor | tuple[Tensor, Tensor]
 
@@ -90,6 +90,24 @@ def resolve_arch(config: TwoPlayerConfig, data: DataSpec) -> None:
         config.lr_d = default_lr
 
 
+def make_optimizer(config: TwoPlayerConfig, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
+    """Adam(lr, (beta1, beta2)) as in DCGAN, or RMSProp(lr) when ``config.optimizer == "rmsprop"`` (WGAN, DualGAN).
+
+    ``config`` is any config with ``optimizer``, ``beta1`` and ``beta2`` fields."""
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return adam(params, lr=lr, betas=(config.beta1, config.beta2))
+
+
+@torch.no_grad()
+def clip_weights(modules: Iterable[nn.Module], c: float | None) -> None:
+    """w ← clip(w, −c, c) for every parameter of ``modules`` (WGAN's crude Lipschitz constraint); no-op for c = None."""
+    if c is not None:
+        for module in modules:
+            for p in module.parameters():
+                p.clamp_(-c, c)
+
+
 def build_generator(config: TwoPlayerConfig, data: DataSpec, z_dim: int | None = None) -> nn.Module:
     """G for ``data`` under the config's architecture (``z_dim`` overrides the config's input size)."""
     return architectures.generator(NetConfig.of(config), z_dim or config.z_dim, data.shape)
@@ -125,9 +143,7 @@ class AdversarialModel(Model):
 
     def make_optimizer(self, params: Iterable[nn.Parameter], lr: float) -> torch.optim.Optimizer:
         """Adam(lr, (beta1, beta2)) as in DCGAN, or RMSProp(lr) when ``optimizer="rmsprop"`` (WGAN)."""
-        if self.config.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr)
-        return adam(params, lr=lr, betas=(self.config.beta1, self.config.beta2))
+        return make_optimizer(self.config, params, lr)
 
     def replace_networks(self, G: nn.Module | None = None, D: nn.Module | None = None) -> None:
         """Swap in a custom generator and/or discriminator, each with a fresh optimiser."""
@@ -203,7 +219,7 @@ class AdversarialModel(Model):
             with torch.no_grad():
                 fake = self.fakes(x.shape[0], c)
         loss, logs = self.discriminator_loss(x, fake, c)
-        self.update(self.opt_d, loss)
+        descend(self.opt_d, loss)
         self.after_discriminator_update()
         return {"loss_d": loss.detach(), **logs}
 
@@ -213,15 +229,8 @@ class AdversarialModel(Model):
             if fake is None:
                 fake = self.fakes(x.shape[0], c)
             loss, logs = self.generator_loss(x, fake, c)
-            self.update(self.opt_g, loss)
+            descend(self.opt_g, loss)
         return {"loss_g": loss.detach(), **logs}
-
-    @staticmethod
-    def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-        """One descent step of ``optimizer``'s parameters on ``loss``."""
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
     def simultaneous_step(self, loss_d: Tensor, loss_g: Tensor) -> None:
         """Both players step from ONE evaluation of the graph (f-GAN's single-step method, BEGAN):

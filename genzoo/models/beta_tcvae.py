@@ -77,9 +77,8 @@ class BetaTCVAE(VAE):
         return {"mi": (log_qz_x - log_qz).mean(), "tc": (log_qz - log_qz_dims.sum(1)).mean(),
                 "dw_kl": (log_qz_dims.sum(1) - log_pz).mean()}
 
-    def rate_penalty(self, terms: Terms) -> Tensor:
-        """α·MI + β·TC + γ·dimension-wise KL in place of β·KL."""
+    def rate_penalty(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
+        """α·MI + β·TC + γ·dimension-wise KL in place of β·KL; the three parts are logged."""
         parts = self.decomposition(terms)
-        terms.logs.update(parts)
         c = self.config
-        return c.alpha * parts["mi"] + c.beta * parts["tc"] + c.gamma * parts["dw_kl"]
+        return c.alpha * parts["mi"] + c.beta * parts["tc"] + c.gamma * parts["dw_kl"], parts

@@ -62,12 +62,12 @@ class BetaVAE(VAE):
         c = self.config
         return float(c.capacity_max) * min(1.0, float(self.iteration) / c.capacity_steps)
 
-    def rate_penalty(self, terms: Terms) -> Tensor:
+    def rate_penalty(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """β·KL (Higgins), or γ·|KL − C(t)| (Burgess) with ``capacity_max``."""
         if self.config.capacity_max is None:
             return super().rate_penalty(terms)
-        return self.config.capacity_gamma * (terms.kl.mean() - self.capacity()).abs()
+        return self.config.capacity_gamma * (terms.kl.mean() - self.capacity()).abs(), {}
 
-    def after_update(self, x: Tensor, terms: Terms) -> dict[str, Tensor]:
+    def after_update(self, batch: Tensor | tuple[Tensor, Tensor], terms: Terms) -> dict[str, Tensor]:
         self.iteration += 1
         return {"capacity": torch.tensor(self.capacity())} if self.config.capacity_max is not None else {}

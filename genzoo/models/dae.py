@@ -35,7 +35,7 @@ from genzoo.config import at_least, check, one_of, option
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.vae import VAEConfig, make_observation, resolve_vae
 from genzoo.nn.vae_nets import build_decoder, build_encoder
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 
 @dataclass
@@ -104,9 +104,7 @@ class DAE(Model):
             self.high.copy_(torch.where(first, hi, torch.maximum(self.high, hi)))
             self.seen += 1
         loss = -self.obs.log_prob(self.decoder(self.encoder(self.corrupt(x))), x).mean()
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        descend(self.opt, loss)
         return {"loss": loss.detach()}
 
     @torch.no_grad()

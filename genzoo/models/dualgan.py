@@ -48,14 +48,15 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from genzoo.config import Config, at_least, half_open_unit_interval, nonnegative, one_of, option, positive, registered
 from genzoo.errors import GenzooError
 from genzoo.losses import OBJECTIVES
+from genzoo.models.adversarial import clip_weights, make_optimizer
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn.translation import PatchCritic, UNetTranslator, check_translatable
-from genzoo.optim import adam
+from genzoo.optim import descend
 from genzoo.nn.context import evaluating, frozen
 
 DIRECTIONS = ("a2b", "b2a")
@@ -115,17 +116,12 @@ class DualGAN(Model):
         self.G_B = UNetTranslator(c, config.width, config.dropout)  # V → U
         self.D_A = PatchCritic(c, config.width)  # real v vs G_A(u)
         self.D_B = PatchCritic(c, config.width)  # real u vs G_B(v)
-        self.opt_g = self._optimizer([*self.G_A.parameters(), *self.G_B.parameters()], config.lr_g)
-        self.opt_d = self._optimizer([*self.D_A.parameters(), *self.D_B.parameters()], config.lr_d)
+        self.opt_g = make_optimizer(config, [*self.G_A.parameters(), *self.G_B.parameters()], config.lr_g)
+        self.opt_d = make_optimizer(config, [*self.D_A.parameters(), *self.D_B.parameters()], config.lr_d)
         self.register_buffer("memory_u", torch.zeros(config.memory, *data.shape))
         self.register_buffer("memory_v", torch.zeros(config.memory, *data.shape))
         self.register_buffer("memory_n", torch.zeros(2, dtype=torch.long))
         self.clip_critics()
-
-    def _optimizer(self, params: list[nn.Parameter], lr: float) -> torch.optim.Optimizer:
-        if self.config.optimizer == "rmsprop":
-            return torch.optim.RMSprop(params, lr=lr)
-        return adam(params, lr=lr, betas=(self.config.beta1, self.config.beta2))
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {"generators": self.opt_g, "critics": self.opt_d}
@@ -134,12 +130,9 @@ class DualGAN(Model):
     def batches_per_step(self) -> int:
         return self.config.d_steps
 
-    @torch.no_grad()
     def clip_critics(self) -> None:
         """ω ← clip(ω, −c, c) for both critics."""
-        if self.config.clip is not None:
-            for p in [*self.D_A.parameters(), *self.D_B.parameters()]:
-                p.clamp_(-self.config.clip, self.config.clip)
+        clip_weights([self.D_A, self.D_B], self.config.clip)
 
     # ---- the two losses of the paper -------------------------------------------------------
     def critic_loss(self, u: Tensor, v: Tensor) -> dict[str, Tensor]:
@@ -167,7 +160,7 @@ class DualGAN(Model):
             if len(u) == 0 or len(v) == 0:
                 continue  # a chunk with one domain only gives no critic loss; skip it
             critic = self.critic_loss(u, v)
-            self.update(self.opt_d, critic["loss_d"])
+            descend(self.opt_d, critic["loss_d"])
             self.clip_critics()
             out.update(critic)
         u, v = split_domains(x, y)
@@ -179,7 +172,7 @@ class DualGAN(Model):
             return {k: t.detach() for k, t in out.items()}
         with frozen(self.D_A, self.D_B):
             gen = self.generator_loss(u, v)
-            self.update(self.opt_g, gen["loss_g"])
+            descend(self.opt_g, gen["loss_g"])
         self.remember(u, v)
         out.update(gen)  # (no loss_d logged in the rare step whose critic batches each held one domain)
         return {k: t.detach() for k, t in out.items()}
@@ -189,12 +182,6 @@ class DualGAN(Model):
         if batch_size < 2:
             raise GenzooError(f"dualgan needs images of both domains in each training batch, but train.batch_size="
                               f"{batch_size} holds one image; use train.batch_size ≥ 2 (default 64)")
-
-    @staticmethod
-    def update(optimizer: torch.optim.Optimizer, loss: Tensor) -> None:
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
 
     @torch.no_grad()
     def remember(self, u: Tensor, v: Tensor) -> None:

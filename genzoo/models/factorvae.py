@@ -40,7 +40,7 @@ from genzoo.estimators.total_correlation import TCDiscriminator, density_ratio_t
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
 from genzoo.nn.context import frozen
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 
 @dataclass
@@ -66,7 +66,6 @@ class FactorVAE(VAE):
         super().__init__(config, data)  # the VAE's optimiser holds the encoder and decoder only
         self.discriminator = TCDiscriminator(self.latent_dim, config.disc_hidden, config.disc_layers)
         self.opt_d = adam(self.discriminator.parameters(), lr=config.disc_lr, betas=(config.disc_beta1, config.disc_beta2))
-        self._second: Tensor | None = None
 
     @property
     def batches_per_step(self) -> int:
@@ -75,12 +74,16 @@ class FactorVAE(VAE):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {**super().optimizers(), "discriminator": self.opt_d}
 
-    def inputs(self, batch: Tensor | tuple[Tensor, Tensor]) -> Tensor:  # type: ignore[override]
-        """The first of the two batches trains the VAE; the second is kept for the discriminator's step."""
+    @staticmethod
+    def halves(batch: Tensor | tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+        """The step's two batches (x, x'): x trains the VAE, x' gives the discriminator its permuted codes."""
         x = VAE.inputs(batch)
         half = max(1, x.shape[0] // 2)
-        self._second = x[half:] if x.shape[0] > 1 else x
-        return x[:half]
+        return x[:half], (x[half:] if x.shape[0] > 1 else x)
+
+    def inputs(self, batch: Tensor | tuple[Tensor, Tensor]) -> Tensor:  # type: ignore[override]
+        """The first of the two batches trains the VAE."""
+        return self.halves(batch)[0]
 
     def regularizer(self, x: Tensor, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """γ·TC(z) with TC ≈ mean log D(z)/(1 − D(z)); D frozen so only θ, φ receive this gradient."""
@@ -93,13 +96,10 @@ class FactorVAE(VAE):
         z, z_other = z.detach(), z_other.detach()
         return tc_discriminator_loss(self.discriminator(z), self.discriminator(permute_dims(z_other)))
 
-    def after_update(self, x: Tensor, terms: Terms) -> dict[str, Tensor]:
-        second = self._second if self._second is not None else x
+    def after_update(self, batch: Tensor | tuple[Tensor, Tensor], terms: Terms) -> dict[str, Tensor]:
+        """The discriminator's step: codes of x (this step's, detached) vs permuted codes of x'."""
         with torch.no_grad():
-            z_other = self.encode(second).sample()
+            z_other = self.encode(self.halves(batch)[1]).sample()
         loss = self.discriminator_loss(terms.z, z_other)
-        self.opt_d.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_d.step()
-        self._second = None
+        descend(self.opt_d, loss)
         return {"d_loss": loss.detach()}

@@ -57,6 +57,7 @@ from genzoo.nn import MLP
 from genzoo.nn.conditional import features_and_head
 from genzoo.nn.dcgan import _init_dcgan
 from genzoo.nn.context import evaluating, frozen
+from genzoo.optim import descend
 
 @dataclass
 class InfoGANConfig(AdversarialConfig):
@@ -253,7 +254,7 @@ class InfoGAN(AdversarialModel):
             d_fake, q_fake = self.d_and_q(fake)
             bound = self.information(q_fake, codes)
             loss_d = self.objective(self.d(x), d_fake).discriminator - self.weighted(bound)
-            self.update(self.opt_d, loss_d)
+            descend(self.opt_d, loss_d)
         x = real[-1]  # G: GAN loss and −λ L_I through a frozen D/Q
         with frozen(self.D, self.Q):
             codes = self.sample_codes(x.shape[0])
@@ -261,7 +262,7 @@ class InfoGAN(AdversarialModel):
             d_real = self.d(x) if self.objective.generator_uses_real else None
             bound = self.information(q_fake, codes)
             loss_g = self.objective(d_real, d_fake).generator - self.weighted(bound)
-            self.update(self.opt_g, loss_g)
+            descend(self.opt_g, loss_g)
         return {
             "loss_d": loss_d.detach(),
             "loss_g": loss_g.detach(),

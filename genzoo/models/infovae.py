@@ -59,9 +59,9 @@ class InfoVAE(VAE):
         d = self.latent_dim
         return {"bandwidth": math.sqrt(d)} if self.config.kernel == "rbf" else {"scale": 2.0 * d}
 
-    def rate_penalty(self, terms: Terms) -> Tensor:
+    def rate_penalty(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """(1 − α)·KL instead of β·KL."""
-        return (1 - self.config.alpha) * terms.kl.mean()
+        return (1 - self.config.alpha) * terms.kl.mean(), {}
 
     def regularizer(self, x: Tensor, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """(α + λ − 1)·MMD²_u(q(z), p(z)) with as many prior draws as codes."""

@@ -78,7 +78,6 @@ class IWAE(VAE):
                        f"one step decodes k·batch = {k * batch_size:.3g} draws at once, {format_bytes(per_draw)} each "
                        "kept for the backward pass", fix)
 
-    def loss(self, terms: Terms) -> Tensor:
+    def loss(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         bound = self.iw_bound(terms.x, terms, self.config.k)
-        terms.logs["iw_bound"] = bound.mean().detach()
-        return -bound.mean()
+        return -bound.mean(), {"iw_bound": bound.mean().detach()}

@@ -33,6 +33,7 @@ from genzoo.distributions.priors import standard_normal, uniform_categorical
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, VAEConfig
 from genzoo.nn.vae_nets import build_decoder, build_encoder
+from genzoo.optim import descend
 
 
 @dataclass
@@ -117,9 +118,7 @@ class JointVAE(VAE):
         log_px, kl_z, kl_c = self.parts(x, relaxed=True)
         g = self.config.gamma
         loss = -log_px.mean() + g * (kl_z.mean() - cap_z).abs() + g * (kl_c.mean() - cap_c).abs()
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        descend(self.opt, loss)
         self.iteration += 1
         with torch.no_grad():
             exact_px, _, _ = self.parts(x, relaxed=False)

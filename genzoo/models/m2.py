@@ -53,7 +53,7 @@ from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.vae import VAEConfig, make_observation, resolve_vae
 from genzoo.nn.vae_nets import build_decoder, build_encoder
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 
 @dataclass
@@ -184,9 +184,7 @@ class M2(Model):
             bound_u = -unl_bound[~labelled].mean()
         share = labelled.float().mean() if self.config.labelled_share is None else self.config.labelled_share
         loss = share * bound_l + (1 - share) * bound_u + self.config.alpha * class_loss  # J^α / N
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        descend(self.opt, loss)
         return {"loss": loss.detach(), "elbo": unl_bound.mean().detach(), "class_loss": class_loss.detach(),
                 "accuracy": accuracy.detach(), "labelled": labelled.float().mean()}
 

@@ -34,7 +34,7 @@ from genzoo.config import at_least, check, nonnegative, option, positive
 from genzoo.models.base import DataSpec, register_model
 from genzoo.models.vae import VAE, Terms, VAEConfig
 from genzoo.nn.context import frozen
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 
 @dataclass
@@ -77,9 +77,9 @@ class PixelGANAE(VAE):
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
         return {**super().optimizers(), "discriminator": self.opt_d}
 
-    def rate_penalty(self, terms: Terms) -> Tensor:
+    def rate_penalty(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """No KL(q(z|x) ‖ p(z)): its I(x; z) part is what PixelGAN removes."""
-        return terms.kl.new_zeros(())
+        return terms.kl.new_zeros(()), {}
 
     def regularizer(self, x: Tensor, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """λ·mean[−log D(z)] (non-saturating) on the codes; D frozen."""
@@ -87,11 +87,9 @@ class PixelGANAE(VAE):
             g_loss = F.softplus(-self.discriminator(terms.z)).mean()
         return self.config.lambda_ * g_loss, {"g_adv": g_loss}
 
-    def after_update(self, x: Tensor, terms: Terms) -> dict[str, Tensor]:
+    def after_update(self, batch: Tensor | tuple[Tensor, Tensor], terms: Terms) -> dict[str, Tensor]:
         z = terms.z.detach()
         prior = torch.randn_like(z)
         d_loss = F.softplus(-self.discriminator(prior)).mean() + F.softplus(self.discriminator(z)).mean()
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        self.opt_d.step()
+        descend(self.opt_d, d_loss)
         return {"d_loss": d_loss.detach()}

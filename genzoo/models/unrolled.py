@@ -57,6 +57,7 @@ from torch.func import functional_call
 from genzoo.config import at_least, check, one_of, option, positive
 from genzoo.models.adversarial import AdversarialConfig, AdversarialModel
 from genzoo.models.base import register_model
+from genzoo.optim import descend
 
 Params = dict[str, Tensor]
 
@@ -173,11 +174,9 @@ class UnrolledGAN(AdversarialModel):
     def step(self, x: Tensor) -> dict[str, Tensor]:
         # generator: descend the unrolled surrogate f_k through all k differentiable D steps
         loss_g, first, loss_d = self.unrolled_generator_loss(x, self.prior(x.shape[0]))
-        self.opt_g.zero_grad(set_to_none=True)
-        loss_g.backward(inputs=list(self.G.parameters()))
+        descend(self.opt_g, loss_g, inputs=list(self.G.parameters()))
         # discriminator: the first step only, θ_D ← θ_D^1 (the real Adam applies the same rule)
         for p, g in zip(self.D.parameters(), first):
             p.grad = g
         self.opt_d.step()
-        self.opt_g.step()
         return {"loss_d": loss_d, "loss_g": loss_g.detach()}

@@ -45,21 +45,22 @@ How to subclass (β-VAE, FactorVAE, β-TCVAE, InfoVAE, DIP-VAE, HSIC-VAE, VFAE, 
 ``q`` (a Distribution with batch shape (N,)), one reparameterised draw ``z`` (N, d), and the
 per-example ``log_px_z`` and ``kl`` (shape (N,)). The training loss is assembled by
 
-    loss = mean(−log_px_z) + rate_penalty(terms) + regularizer(x, terms)[0]
+    loss = mean(−log_px_z) + rate_penalty(terms)[0] + regularizer(x, terms)[0]
 
-so a variant overrides exactly one documented hook:
+so a variant overrides exactly one documented hook. Every hook returns what it wants logged with
+the step's outputs (scalars); none keeps state between hooks or writes into another's record:
 
 * ``regularizer(self, x, terms) -> (Tensor, dict[str, Tensor])`` — an extra scalar added to the
-  loss (already weighted) and the detached scalars to log, e.g. γ·TC(z) for FactorVAE, λ·MMD for
+  loss (already weighted) and the scalars to log, e.g. γ·TC(z) for FactorVAE, λ·MMD for
   InfoVAE. The default is (0, {}).
-* ``rate_penalty(self, terms) -> Tensor`` — how the rate enters the loss (default β·R or |σ − R|);
-  β-TCVAE replaces it by its decomposed KL.
-* ``loss(self, terms) -> Tensor`` — the whole objective when neither suffices (IWAE does this);
-  scalars put in ``terms.logs`` are logged with the step's outputs.
-* ``after_update(self, x, terms) -> dict[str, Tensor]`` — runs after the VAE's optimiser step,
-  for an auxiliary network with its own optimiser (FactorVAE's discriminator: use
-  ``terms.z.detach()``). Register extra optimisers by overriding ``optimizers()``
-  (``{**super().optimizers(), "discriminator": self.opt_d}``).
+* ``rate_penalty(self, terms) -> (Tensor, dict[str, Tensor])`` — how the rate enters the loss
+  (default β·R or |σ − R|) and its logs; β-TCVAE replaces it by its decomposed KL and logs the parts.
+* ``loss(self, terms) -> (Tensor, dict[str, Tensor])`` — the whole objective when neither
+  suffices (IWAE does this) and its logs.
+* ``after_update(self, batch, terms) -> dict[str, Tensor]`` — runs after the VAE's optimiser step
+  with the step's whole batch (``inputs(batch)`` is what the VAE trained on), for an auxiliary
+  network with its own optimiser (FactorVAE's discriminator: use ``terms.z.detach()``). Register
+  extra optimisers by overriding ``optimizers()`` (``{**super().optimizers(), "discriminator": self.opt_d}``).
 
 Add config fields by subclassing :class:`VAEConfig` (a dataclass) and call
 ``super().__post_init__()``. ``elbo``, ``log_joint``, ``proposal``, ``encode``, ``decode`` and
@@ -69,7 +70,7 @@ importance-weighted likelihood.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
@@ -84,7 +85,7 @@ from genzoo.distributions.observations import Observation, observation
 from genzoo.distributions.priors import MixturePrior, kl_or_monte_carlo, standard_normal
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn.vae_nets import build_decoder, build_encoder
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 
 @dataclass
@@ -121,7 +122,6 @@ class Terms:
     z: Tensor
     log_px_z: Tensor  # log p(x|z): −distortion
     kl: Tensor  # KL(q(z|x) ‖ p(z)) (closed form, or log q(z) − log p(z) at z): the rate
-    logs: dict[str, Tensor] = field(default_factory=dict)  # extra scalars a hook wants logged (e.g. IWAE's bound)
 
     @property
     def elbo(self) -> Tensor:
@@ -236,23 +236,24 @@ class VAE(Model):
         return t.rate, t.distortion
 
     # ---- training -----------------------------------------------------------------------------
-    def rate_penalty(self, terms: Terms) -> Tensor:
-        """β·R, or |σ − R| with ``target_rate`` σ (Alemi et al. 2018); R the batch-mean rate."""
+    def rate_penalty(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
+        """(β·R, or |σ − R| with ``target_rate`` σ (Alemi et al. 2018); R the batch-mean rate; no logs)."""
         rate = terms.kl.mean()
         if self.config.target_rate is not None:
-            return (self.config.target_rate - rate).abs()
-        return self.config.beta * rate
+            return (self.config.target_rate - rate).abs(), {}
+        return self.config.beta * rate, {}
 
     def regularizer(self, x: Tensor, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
         """Hook: an extra (weighted) scalar added to the loss and scalars to log. The VAE has none."""
         return x.new_zeros(()), {}
 
-    def loss(self, terms: Terms) -> Tensor:
-        """The objective before the regulariser: mean distortion + rate penalty (nats per example)."""
-        return terms.distortion.mean() + self.rate_penalty(terms)
+    def loss(self, terms: Terms) -> tuple[Tensor, dict[str, Tensor]]:
+        """(the objective before the regulariser: mean distortion + rate penalty (nats per example), its logs)."""
+        penalty, logs = self.rate_penalty(terms)
+        return terms.distortion.mean() + penalty, logs
 
-    def after_update(self, x: Tensor, terms: Terms) -> dict[str, Tensor]:
-        """Hook run after the optimiser step (auxiliary networks). The VAE has none."""
+    def after_update(self, batch: Tensor | tuple[Tensor, Tensor], terms: Terms) -> dict[str, Tensor]:
+        """Hook run after the optimiser step (auxiliary networks) with the step's batch. The VAE has none."""
         return {}
 
     @staticmethod
@@ -263,18 +264,17 @@ class VAE(Model):
         x = self.inputs(batch)
         terms = self.terms(x)
         reg, logs = self.regularizer(x, terms)
-        loss = self.loss(terms) + reg
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        loss, loss_logs = self.loss(terms)
+        loss = loss + reg
+        descend(self.opt, loss)
         out = {
             "loss": loss.detach(),
             "elbo": terms.elbo.mean().detach(),
             "rate": terms.rate.mean().detach(),
             "distortion": terms.distortion.mean().detach(),
         }
-        out.update({k: v.detach() for k, v in {**terms.logs, **logs}.items()})
-        out.update({k: v.detach() for k, v in self.after_update(x, terms).items()})
+        out.update({k: v.detach() for k, v in {**loss_logs, **logs}.items()})
+        out.update({k: v.detach() for k, v in self.after_update(batch, terms).items()})
         return out
 
     @torch.no_grad()

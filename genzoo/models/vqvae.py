@@ -45,7 +45,7 @@ from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.models.vae import VAEConfig, make_observation, resolve_vae
 from genzoo.nn.mlp import MLP
 from genzoo.nn.vae_nets import ConvMapDecoder, ConvMapEncoder
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 
 
 @dataclass
@@ -233,9 +233,7 @@ class VQVAE(Model):
 
     def prior_step(self, k: Tensor) -> Tensor:
         loss = -self.prior.log_prob(k).mean()
-        self.opt_prior.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt_prior.step()
+        descend(self.opt_prior, loss)
         return loss.detach()
 
     def step(self, batch: Tensor | tuple[Tensor, Tensor]) -> dict[str, Tensor]:
@@ -247,9 +245,7 @@ class VQVAE(Model):
         z_q, k, codebook_loss, commitment = self.quantizer(z_e)
         log_px = self.obs.log_prob(self.decoder_output(z_q), x)
         loss = (-log_px + codebook_loss + self.config.commitment * commitment).mean()
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        descend(self.opt, loss)
         prior_nll = self.prior_step(k) if int(self.iteration) >= self.config.prior_start else -self.prior.log_prob(k).mean().detach()
         self.iteration += 1
         with torch.no_grad():

@@ -34,12 +34,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
 from torch import Tensor, nn
 
 from genzoo.config import nonnegative, option, positive
 from genzoo.losses.adversarial import gradient_penalty
-from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_discriminator
+from genzoo.models.adversarial import AdversarialConfig, AdversarialModel, build_discriminator, clip_weights
 from genzoo.models.base import DataSpec, register_model
 
 
@@ -85,12 +84,9 @@ class WGAN(AdversarialModel):
     def make_discriminator(self) -> nn.Module:
         return build_discriminator(self.config, self.data, batch_norm=self.config.critic_batch_norm)
 
-    @torch.no_grad()
     def clip_critic(self) -> None:
         """w ← clip(w, −c, c) for every critic parameter (no-op without ``clip``)."""
-        if self.config.clip is not None:
-            for p in self.D.parameters():
-                p.clamp_(-self.config.clip, self.config.clip)
+        clip_weights([self.D], self.config.clip)
 
     def critic_penalty(self, x: Tensor, fake: Tensor) -> Tensor:
         """λ E[(‖∇_x̂ f(x̂)‖ − 1)²] (WGAN-GP), or 0 when ``gp_weight`` is 0."""
