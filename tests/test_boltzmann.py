@@ -123,12 +123,13 @@ def test_cd_gradient_differs_from_exact_at_k1_and_agrees_as_k_grows():
     assert float((mc - _cd_gradient(model, data, 1)).detach().abs().max()) < 0.01
 
 
-def test_pcd_with_mean_field_updates_matches_sklearn_bernoulli_rbm():
+@pytest.mark.parametrize("low,high", [(0.1, 0.9), (0.02, 0.3)])  # half ones: dense products; 1/6: sums of rows
+def test_pcd_with_mean_field_updates_matches_sklearn_bernoulli_rbm(low, high):
     """Same data, seed, learning rate, batches and the very same uniform draws → same parameters."""
     from sklearn.neural_network import BernoulliRBM
 
     rng = np.random.RandomState(0)
-    X = (rng.uniform(size=(100, 16)) < np.linspace(0.1, 0.9, 16)).astype(np.float64)
+    X = (rng.uniform(size=(100, 16)) < np.linspace(low, high, 16)).astype(np.float64)
     sk = BernoulliRBM(n_components=8, learning_rate=0.1, batch_size=10, n_iter=3, random_state=7).fit(X)
 
     ours = RBM(RBM.Config(n_hidden=8, training="pcd", k=1, lr=0.1, momentum_initial=0.0, momentum_final=0.0,
@@ -240,3 +241,37 @@ def test_rbm_checkpoint_resumes_pcd_chains_bit_for_bit():
     b.step(ds.x[20:40])
     assert a.W.equal(b.W) and a.chains.state.equal(b.chains.state) and int(a.t) == int(b.t) == 4
     assert math.isfinite(float(a.pseudo_log_likelihood(ds.x[:5]).mean()))
+
+
+def test_unit_types_sum_rows_of_sparse_states_and_multiply_anything_else():
+    """Bernoulli units' products with sparse 0/1 states sum rows; means, dense states and Gaussian units multiply."""
+    from genzoo.sampling.units import UNITS
+
+    bern, gauss = UNITS["bernoulli"], UNITS["gaussian"]
+    g = torch.Generator().manual_seed(0)
+    W, c = torch.randn(30, 7, generator=g), torch.randn(7, generator=g)
+    states = (torch.rand(12, 30, generator=g) < 0.1).float()
+    states[3] = 0  # a row without ones: an empty sum
+    means = torch.rand(12, 30, generator=g) * 0.2
+    for u in (states, means, (torch.rand(12, 30, generator=g) < 0.6).float()):
+        assert torch.allclose(bern.product(u, W, c), torch.addmm(c, u, W), atol=1e-5)
+        assert torch.equal(gauss.product(u, W, c), torch.addmm(c, u, W))
+    m0, m1 = torch.rand(12, 7, generator=g), torch.rand(9, 7, generator=g)
+    s1 = (torch.rand(9, 30, generator=g) < 0.1).float()
+    dense = s1.T @ m1 / 9 - states.T @ m0 / 12
+    assert torch.allclose(bern.outer_gap(s1, m1, states, m0, out=torch.empty(30, 7)), dense, atol=1e-6)
+    assert torch.allclose(gauss.outer_gap(s1, m1, states, m0, out=torch.empty(30, 7)), dense, atol=1e-6)
+
+
+def test_boltzmann_models_ask_their_unit_objects_not_unit_names():
+    """Unit types are objects (genzoo.sampling.units): no branch on a unit-type name in the Boltzmann code."""
+    import inspect
+    import re
+
+    import genzoo.models.bm
+    import genzoo.models.rbm
+    import genzoo.sampling.ais
+
+    for module in (genzoo.models.rbm, genzoo.models.bm, genzoo.sampling.ais):
+        code = "\n".join(line for line in inspect.getsource(module).splitlines() if not line.lstrip().startswith("#"))
+        assert not re.search(r"""[!=]=\s*["'](bernoulli|gaussian)["']""", code), module.__name__

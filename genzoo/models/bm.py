@@ -45,21 +45,7 @@ from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_feasible, log_sum_states
 from genzoo.sampling.gibbs import SingleSiteGibbs
 from genzoo.sampling.persistent import PersistentChains
-
-
-def binary_rows(x: Tensor, model: str) -> Tensor:
-    """x flattened to (N, D); refuses anything but exact zeros and ones, naming a bad value."""
-    flat = x.reshape(x.shape[0], -1)
-    bad = (flat != 0) & (flat != 1)
-    if bool(bad.any()):
-        value = float(flat[bad][0])
-        raise GenzooError(
-            f"model {model!r} has binary (Bernoulli) units but the data contains {value:g}, not 0 or 1; "
-            "genzoo does not binarise silently: use binary data (binarized_mnist, binary_digits, bars_stripes) "
-            + ("or Gaussian visible units (--set visible=gaussian)" if model == "rbm"
-               else "or an RBM with Gaussian visible units (genzoo train rbm --set visible=gaussian)")
-        )
-    return flat
+from genzoo.sampling.units import binary_rows
 
 
 @dataclass

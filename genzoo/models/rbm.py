@@ -51,6 +51,10 @@ Likelihoods (all in nats):
 * ``pseudo_log_likelihood`` — an extra, *not a likelihood*: Σ_i log p(v_i | v_∖i) (the quantity
   scikit-learn's BernoulliRBM reports, there approximated by flipping one random bit).
 
+Unit types are objects (:mod:`genzoo.sampling.units`): each of ``visible`` and ``hidden`` names a
+Bernoulli or Gaussian unit type that defines its energy term, conditional, sampler and free-energy
+term once, so the four visible × hidden variants share every method below.
+
 Bad input: Bernoulli visible units on non-binary data are refused with a one-line error naming a
 bad value; nothing is binarised silently (binarised data sets exist: ``binarized_mnist``,
 ``binary_digits``).
@@ -69,14 +73,12 @@ from torch import Tensor, nn
 from genzoo.config import Config, at_least, half_open_unit_interval, integer_interval, nonnegative, option, positive
 from genzoo.errors import GenzooError
 from genzoo.models.base import DataSpec, Model, register_model
-from genzoo.models.bm import binary_rows
 from genzoo.optim import sgd
 from genzoo.sampling.ais import AISResult, AnnealedImportanceSampling, RBMPath, SM2008_BETAS, SM2008_RUNS
 from genzoo.sampling.enumerate import MAX_ENUMERATION_BITS, check_enumeration_time, check_feasible, log_sum_states
-from genzoo.sampling.gibbs import BlockGibbs, Uniform, bernoulli
+from genzoo.sampling.gibbs import BlockGibbs, Uniform
 from genzoo.sampling.persistent import PersistentChains
-
-HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)
+from genzoo.sampling.units import HALF_LOG_2PI, units
 
 
 @dataclass
@@ -112,7 +114,7 @@ class RBMConfig(Config):
     def learning_rate(self) -> float:
         if self.lr is not None:
             return self.lr
-        return 0.1 if self.visible == self.hidden == "bernoulli" else 0.001
+        return min(units(self.visible).default_lr, units(self.hidden).default_lr)
 
 
 @register_model("rbm")
@@ -127,6 +129,7 @@ class RBM(Model):
         super().__init__(config, data)
         D, H = data.dim, config.n_hidden
         self.D, self.H = D, H
+        self.visible_units, self.hidden_units = units(config.visible), units(config.hidden)  # unit types (genzoo.sampling.units)
         self.W = nn.Parameter(torch.randn(D, H) * config.init_std)
         self.a = nn.Parameter(torch.zeros(D))  # visible biases (means for Gaussian units)
         self.b = nn.Parameter(torch.zeros(H))
@@ -145,7 +148,7 @@ class RBM(Model):
         self.uniform: Uniform | None = None  # source of U[0,1) for Bernoulli draws (tests inject numpy's)
         if not self.exact_feasible:
             self.log_prob = None  # type: ignore[assignment]  # too large to enumerate: use log_prob_estimate
-        if config.hidden != "bernoulli":
+        if not self.hidden_units.binary:
             self.log_prob_estimate = None  # type: ignore[assignment]  # the AIS path needs Bernoulli hidden units
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
@@ -153,78 +156,53 @@ class RBM(Model):
 
     @property
     def sigma(self) -> Tensor:
-        return self.log_sigma.exp() if self.config.visible == "gaussian" else torch.ones_like(self.log_sigma)
+        return self.visible_units.scale(self.log_sigma)
 
-    # ---- conditionals ----------------------------------------------------------------------------
+    # ---- conditionals: the unit types' own, with the other layer's input ----------------------------
     def scaled_visible(self, v: Tensor) -> Tensor:
         """v_i/σ_i: what the weights see of a visible unit (v itself for Bernoulli units)."""
-        return v / self.sigma if self.config.visible == "gaussian" else v
-
-    def hidden_input(self, v: Tensor) -> Tensor:
-        """b_j + Σ_i (v_i/σ_i) W_ij (the bias goes into the product's accumulator: no extra pass)."""
-        return torch.addmm(self.b, self.scaled_visible(v), self.W)
+        return self.visible_units.scaled(v, self.sigma)
 
     def mean_h(self, v: Tensor) -> Tensor:
-        x = self.hidden_input(v)
-        return torch.sigmoid_(x) if self.config.hidden == "bernoulli" else x  # x is ours: in place
+        """E[h | v] with input b_j + Σ_i (v_i/σ_i) W_ij."""
+        return self.hidden_units.mean(self.b, None, self.visible_units, self.scaled_visible(v), self.W)
 
     def mean_v(self, h: Tensor) -> Tensor:
-        if self.config.visible == "bernoulli":
-            return torch.sigmoid_(torch.addmm(self.a, h, self.W.T))  # bias in the product, sigmoid in place
-        return self.a + self.sigma * (h @ self.W.T)
+        """E[v | h] with input Σ_j W_ij h_j."""
+        return self.visible_units.mean(self.a, self.sigma, self.hidden_units, h, self.W.T)
 
     def sample_h(self, v: Tensor) -> tuple[Tensor, Tensor]:
         """(h ~ p(h|v), E[h|v])."""
         mean = self.mean_h(v)
-        if self.config.hidden == "bernoulli":
-            return bernoulli(mean, self.uniform), mean
-        return mean + torch.randn_like(mean), mean
+        return self.hidden_units.sample(mean, None, self.uniform), mean
 
     def sample_v(self, h: Tensor) -> tuple[Tensor, Tensor]:
         """(v ~ p(v|h), E[v|h])."""
         mean = self.mean_v(h)
-        if self.config.visible == "bernoulli":
-            return bernoulli(mean, self.uniform), mean
-        return mean + self.sigma * torch.randn_like(mean), mean
+        return self.visible_units.sample(mean, self.sigma, self.uniform), mean
 
     # ---- energies --------------------------------------------------------------------------------
-    def _visible_energy(self, v: Tensor) -> Tensor:
-        if self.config.visible == "bernoulli":
-            return -(v @ self.a)
-        return (((v - self.a) / self.sigma) ** 2).sum(-1) / 2
-
     def joint_energy(self, v: Tensor, h: Tensor) -> Tensor:
         """E(v, h) for rows v (N, D), h (N, H)."""
-        e_h = -(h @ self.b) if self.config.hidden == "bernoulli" else ((h - self.b) ** 2).sum(-1) / 2
-        return self._visible_energy(v) + e_h - (((v / self.sigma) @ self.W) * h).sum(-1)
+        return (self.visible_units.energy(v, self.a, self.sigma) + self.hidden_units.energy(h, self.b, None)
+                - ((self.scaled_visible(v) @ self.W) * h).sum(-1))
 
     def free_energy(self, v: Tensor) -> Tensor:
         """F(v) = −log Σ_h e^{−E(v,h)} (an integral for Gaussian hidden units), shape (N,)."""
-        x = self.hidden_input(v)
-        if self.config.hidden == "bernoulli":
-            hidden = F.softplus(x).sum(-1)
-        else:  # ∫ exp(−(h−b)²/2 + h c) dh = √(2π) exp(b c + c²/2),  c = x − b
-            hidden = ((x**2 - self.b**2) / 2 + HALF_LOG_2PI).sum(-1)
-        return self._visible_energy(v) - hidden
+        s = self.scaled_visible(v) @ self.W
+        return self.visible_units.energy(v, self.a, self.sigma) - self.hidden_units.log_integral(self.b, None, s).sum(-1)
 
     def hidden_free_energy(self, h: Tensor) -> Tensor:
         """F(h) = −log Σ_v e^{−E(v,h)} (an integral for Gaussian visible units), shape (N,)."""
-        e_h = -(h @ self.b) if self.config.hidden == "bernoulli" else ((h - self.b) ** 2).sum(-1) / 2
-        drive = h @ self.W.T
-        if self.config.visible == "bernoulli":
-            visible = F.softplus(self.a + drive).sum(-1)
-        else:  # ∫ exp(−(v−a)²/(2σ²) + (v/σ) d) dv = σ√(2π) exp(a d/σ + d²/2)
-            visible = (self.a * drive / self.sigma + drive**2 / 2 + self.log_sigma + HALF_LOG_2PI).sum(-1)
-        return e_h - visible
+        s = h @ self.W.T
+        return self.hidden_units.energy(h, self.b, None) - self.visible_units.log_integral(self.a, self.sigma, s).sum(-1)
 
     def energy(self, x: Tensor) -> Tensor:
         """The free energy F(v): p(v) ∝ exp(−F(v)), shape (N,)."""
         return self.free_energy(self._rows(x))
 
     def _rows(self, x: Tensor) -> Tensor:
-        if self.config.visible == "bernoulli":
-            return binary_rows(x, self.name).to(self.W.dtype)
-        return x.reshape(x.shape[0], -1).to(self.W.dtype)
+        return self.visible_units.rows(x, self.name).to(self.W.dtype)
 
     def check_data(self, x: Tensor, y: Tensor | None = None) -> None:
         self._rows(x)  # Bernoulli visible units: the step's binary check, on the whole data before anything is written
@@ -243,7 +221,7 @@ class RBM(Model):
                 n = self.D if layer == "visible" else self.H
                 enumerations.append((n, (lambda s: -self.free_energy(s).double()) if layer == "visible"
                                      else (lambda s: -self.hidden_free_energy(s).double())))
-            if self.config.hidden == "bernoulli" and self.H <= self.config.max_enumeration_bits:
+            if self.hidden_units.binary and self.H <= self.config.max_enumeration_bits:
                 enumerations.append((self.H, self.annealing_path()._log_p_hidden))
             bits = self.config.max_enumeration_bits
             check_enumeration_time(
@@ -256,12 +234,10 @@ class RBM(Model):
     @property
     def enumerated_layer(self) -> str | None:
         """The binary layer whose states an exact log Z sums over (None: closed form or none)."""
-        c = self.config
-        if c.visible == "gaussian" and c.hidden == "gaussian":
-            return None
-        if c.visible == "bernoulli" and c.hidden == "bernoulli":
+        v, h = self.visible_units.binary, self.hidden_units.binary
+        if v and h:
             return "visible" if self.D < self.H else "hidden"
-        return "visible" if c.visible == "bernoulli" else "hidden"
+        return "visible" if v else "hidden" if h else None
 
     @property
     def exact_feasible(self) -> bool:
@@ -304,15 +280,10 @@ class RBM(Model):
     # ---- AIS ------------------------------------------------------------------------------------------
     def annealing_path(self) -> RBMPath:
         """S&M 2008's path from the base-rate model (the training data's visible marginals seen so far) to this RBM."""
-        if self.config.hidden != "bernoulli":
-            raise GenzooError("AIS is implemented for Bernoulli hidden units; this RBM has hidden=gaussian")
-        n = float(self.data_count)
-        if self.config.visible == "bernoulli":  # add-one smoothing keeps the base-rate logits finite
-            mean = (self.data_sum + 1) / (n + 2)
-            return RBMPath("bernoulli", self.a, self.b, self.W, self.sigma, mean)
-        mean = self.data_sum / n if n else torch.zeros_like(self.data_sum)
-        var = (self.data_sq / n - mean**2).clamp_min(1e-6) if n else torch.ones_like(self.data_sum)
-        return RBMPath("gaussian", self.a, self.b, self.W, self.sigma, mean, var.sqrt())
+        if not self.hidden_units.binary:
+            raise GenzooError(f"AIS is implemented for Bernoulli hidden units; this RBM has hidden={self.hidden_units.name}")
+        mean, std = self.visible_units.base_rate(self.data_sum, self.data_sq, float(self.data_count))
+        return RBMPath(self.visible_units, self.a, self.b, self.W, self.sigma, mean, std)
 
     @torch.no_grad()
     def ais(self, betas: int | None = None, runs: int | None = None) -> AISResult:
@@ -341,7 +312,7 @@ class RBM(Model):
     @torch.no_grad()
     def pseudo_log_likelihood(self, x: Tensor) -> Tensor:
         """NOT a likelihood: Σ_i log p(v_i | v_∖i) = Σ_i log σ(F(v with bit i flipped) − F(v)) (Bernoulli visibles)."""
-        if self.config.visible != "bernoulli":
+        if not self.visible_units.binary:
             raise GenzooError("pseudo_log_likelihood needs Bernoulli visible units")
         v = self._rows(x)
         f = self.free_energy(v)
@@ -359,22 +330,18 @@ class RBM(Model):
         The weights' statistic ⟨(v/σ) hᵀ⟩ is not here: :meth:`_set_gradients` multiplies it straight
         into W's gradient buffer, so no weight-sized temporaries are made.
         """
-        if self.config.visible == "bernoulli":
-            a = v.mean(0)
-        else:
-            a = ((v - self.a) / self.sigma**2).mean(0)
-        b = h_mean.mean(0) if self.config.hidden == "bernoulli" else (h_mean - self.b).mean(0)
+        sigma = self.sigma
+        a = self.visible_units.bias_statistic(v, self.a, sigma).mean(0)
+        b = self.hidden_units.bias_statistic(h_mean, self.b, None).mean(0)
         if not self.config.learn_sigma:
             return a, b, torch.zeros_like(a)
-        s = (((v - self.a) / self.sigma) ** 2 - self.scaled_visible(v) * (h_mean @ self.W.T)).mean(0)
-        return a, b, s
+        return a, b, self.visible_units.scale_statistic(v, self.a, sigma, h_mean @ self.W.T).mean(0)
 
     def _set_gradients(self, v0: Tensor, mu0: Tensor, v_neg: Tensor, mu_neg: Tensor) -> None:
         """p.grad = −(data statistics − model statistics): the optimiser descends −log L.
 
-        W's gradient is two products into one persistent buffer, ⟨u⁻μ⁻ᵀ⟩ then −⟨u⁰μ⁰ᵀ⟩ added by
-        addmm's α/β (no separate scaling, subtraction or negation passes over W, which cost as
-        much as a product at MNIST size).
+        W's gradient ⟨u⁻μ⁻ᵀ⟩ − ⟨u⁰μ⁰ᵀ⟩ (u = v/σ) is the visible unit type's ``outer_gap``: two
+        products into one persistent buffer, or for sparse 0/1 states sums of selected rows.
         """
         if self.W.grad is None:
             self.W.grad = torch.empty_like(self.W)
@@ -383,8 +350,10 @@ class RBM(Model):
         # Gradients accumulate in the parameters' dtype even under mixed precision (precision=auto picks
         # bf16-mixed on AMX CPUs and GPUs): the out= buffer is float32, and autocast would hand mm bf16.
         with torch.autocast(gW.device.type, enabled=False):
-            torch.mm(self.scaled_visible(v_neg).T.to(dt), mu_neg.to(dt), out=gW)
-            gW.addmm_(self.scaled_visible(v0).T.to(dt), mu0.to(dt), beta=1.0 / v_neg.shape[0], alpha=-1.0 / v0.shape[0])
+            g = self.visible_units.outer_gap(self.scaled_visible(v_neg).to(dt), mu_neg.to(dt),
+                                             self.scaled_visible(v0).to(dt), mu0.to(dt), out=gW)
+        if g is not gW:
+            self.W.grad = g
         pos, neg = self._bias_statistics(v0, mu0), self._bias_statistics(v_neg, mu_neg)
         for p, plus, minus in zip((self.a, self.b, self.log_sigma), pos, neg):
             if p.requires_grad:
@@ -393,11 +362,7 @@ class RBM(Model):
     @torch.no_grad()
     def _first_batch(self, v: Tensor) -> None:
         if self.config.visible_bias_init == "data":
-            if self.config.visible == "bernoulli":
-                p = v.mean(0).clamp(1e-3, 1 - 1e-3)
-                self.a.copy_(torch.log(p) - torch.log1p(-p))  # the guide's log p̂/(1 − p̂)
-            else:
-                self.a.copy_(v.mean(0))
+            self.a.copy_(self.visible_units.init_bias(v))  # Bernoulli: the guide's log p̂/(1 − p̂); Gaussian: the mean
 
     def _schedule(self) -> None:
         c, t = self.config, int(self.t)
@@ -410,7 +375,10 @@ class RBM(Model):
         """One CD-k / PCD-k update: five batch×D×H products for k = 1 (two of them the statistics),
         six with PCD and ``negative_visible="mean"`` (the chain's h must be drawn given the sampled
         v, the statistics given the mean v). The reconstruction-error monitor costs a sixth/seventh
-        product, so it is computed only when the step's logs are read (``will_log``)."""
+        product, so it is computed only when the step's logs are read (``will_log``). Products with
+        sparse 0/1 visible states (data, sampled v⁻) are sums of selected rows of W, the statistics sums
+        of selected rows of μ (:class:`~genzoo.sampling.units.BernoulliUnits`): on binarised MNIST
+        (13 % ones) four of the five products cost a fraction of a dense one."""
         v0 = self._rows(batch)
         with torch.no_grad():
             if int(self.t) == 0:
@@ -420,7 +388,7 @@ class RBM(Model):
             self.data_sq += (v0.double() ** 2).sum(0)
             mu0 = self.mean_h(v0)  # positive phase: probabilities, not samples
             if self.config.training == "cd":
-                h = bernoulli(mu0, self.uniform) if self.config.hidden == "bernoulli" else mu0 + torch.randn_like(mu0)
+                h = self.hidden_units.sample(mu0, None, self.uniform)
             else:
                 if not bool(self.chains.started):
                     self.chains.start(self.sample_h(v0[torch.arange(self.chains.n_chains) % v0.shape[0]])[0])
@@ -445,10 +413,10 @@ class RBM(Model):
     @torch.no_grad()
     def gibbs_chain(self, n: int, steps: int) -> tuple[Tensor, Tensor]:
         """n chains started from the base-rate model, ``steps`` block-Gibbs steps: (last v samples, E[v | last h])."""
-        if self.config.hidden == "bernoulli":
+        if self.hidden_units.binary:  # the AIS base-rate model: the data's marginals
             v = self.annealing_path().base_sample(n).to(self.W)
         else:
-            v = torch.bernoulli(torch.full((n, self.D), 0.5)).to(self.W) if self.config.visible == "bernoulli" else torch.randn(n, self.D).to(self.W)
+            v = self.visible_units.initial_state((n, self.D), self.W)
         v, v_mean, _, _ = self.gibbs.from_visible(v, steps)
         return v, v_mean
 
