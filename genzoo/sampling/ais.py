@@ -64,7 +64,7 @@ from genzoo.config import check
 from genzoo.errors import GenzooError
 from genzoo.progress import bar
 from genzoo.sampling import register_sampler
-from genzoo.sampling.units import Units, units
+from genzoo.sampling.units import UNITS, Units, units
 
 #: Salakhutdinov & Murray (2008): intermediate distributions per segment of [0, 1].
 SM2008_SEGMENTS = ((0.0, 0.5, 500), (0.5, 0.9, 4000), (0.9, 1.0, 10000))
@@ -186,7 +186,7 @@ class RBMPath:
         """n exact draws of the base model's visible units (its mean given zero input, then the unit's sampler)."""
         c, s = self.base
         zero = torch.zeros(n, 0, dtype=torch.float64, device=c.device)
-        mean = self.units.mean(c, s, zero, torch.zeros(0, c.shape[0], dtype=torch.float64, device=c.device))
+        mean = self.units.mean(c, s, self.units, zero, torch.zeros(0, c.shape[0], dtype=torch.float64, device=c.device))
         return self.units.sample(mean.to(dtype=self.W.dtype, device=self.W.device),
                                  None if s is None else s.to(dtype=self.W.dtype, device=self.W.device))
 
@@ -259,7 +259,7 @@ class RBMPath:
                 idx[picked] = c * step + within
         h = ((idx.unsqueeze(1) >> torch.arange(self.H, device=idx.device)) & 1).to(self.W.dtype)
         scale = None if self.units.binary else self.sigma
-        return self.units.sample(self.units.mean(self.a, scale, h, self.W.T), scale)
+        return self.units.sample(self.units.mean(self.a, scale, UNITS["bernoulli"], h, self.W.T), scale)
 
 
 @register_sampler("ais")
