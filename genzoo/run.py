@@ -36,8 +36,8 @@ from genzoo.models import MODELS, DataSpec, Model, capabilities
 from genzoo.train import distributed
 from genzoo.train.checkpoint import load_checkpoint, remove_stale_temporaries
 from genzoo.train.stream import BatchStream
-from genzoo.train.trainer import (CHECKPOINT, METRICS, PICTURE, TrainConfig, Trainer, evaluation_summary, read_metrics,
-                                  resolve_device, write_text_atomic)
+from genzoo.files import METRICS, last_metrics, read_metrics, write_text_atomic
+from genzoo.train.trainer import CHECKPOINT, PICTURE, TrainConfig, Trainer, evaluation_summary, resolve_device
 
 CONFIG = "config.json"
 LOCK = ".lock"
@@ -493,14 +493,6 @@ def run_data(run_dir: str | Path, run_config: dict[str, Any], data_path: str | N
     return data_module.load(data_path, **params) if same_sort and params else dataset
 
 
-def last_metrics(run_dir: str | Path) -> dict[str, float]:
-    """The latest value of every metric in a run's ``metrics.jsonl`` (unreadable lines skipped)."""
-    out: dict[str, float] = {}
-    for record in read_metrics(Path(run_dir) / METRICS)[0]:
-        out.update({k: v for k, v in record.items() if k != "step"})
-    return out
-
-
 def resume(run_dir: str | Path, sets: list[str] | None = None) -> tuple[Path, dict[str, float]]:
     """Continue a run from its checkpoint, bit for bit on CPU; ``sets`` may raise ``train.steps``.
 
@@ -525,7 +517,7 @@ def resume(run_dir: str | Path, sets: list[str] | None = None) -> tuple[Path, di
                 print(f"genzoo: run {str(run_dir)!r} is already at step {trainer.step} (train.steps="
                       f"{run_config['train'].steps}); nothing to do — raise it, e.g. --set train.steps="
                       f"{2 * max(trainer.step, 1)}", file=sys.stderr)
-            return run_dir, last_metrics(run_dir)
+            return run_dir, last_metrics(run_dir / METRICS)
         trainer.commit_resume()
         if distributed.rank() == 0:
             write_text_atomic(run_dir / CONFIG, json.dumps(serialise(run_config), indent=2) + "\n")
