@@ -33,7 +33,7 @@ from genzoo.estimators.entropy import batchnorm_entropy
 from genzoo.estimators.mutual_information import jsd_mi
 from genzoo.nn.context import evaluating, frozen
 from genzoo.nn.energy import StatisticsNetwork, bn_generator
-from genzoo.optim import adam
+from genzoo.optim import adam, descend
 from genzoo.sampling import register_sampler
 from genzoo.sampling.ddls import latent_energy
 from genzoo.sampling.langevin import LangevinStats, langevin
@@ -117,9 +117,7 @@ class GeneratorNegatives(NegativeSampler):
             e_fake = self.target.energy(x).mean()
         h = self.entropy(x, z)
         loss = e_fake - self.config.entropy_weight * h
-        self.opt.zero_grad(set_to_none=True)
-        loss.backward()
-        self.opt.step()
+        descend(self.opt, loss)
         return {"loss_g": loss.detach(), "e_gen": e_fake.detach(), "entropy": h.detach()}
 
     def optimizers(self) -> dict[str, torch.optim.Optimizer]:
