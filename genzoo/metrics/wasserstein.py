@@ -19,10 +19,7 @@ real line.
 from __future__ import annotations
 
 import numpy as np
-import scipy.optimize
-import scipy.sparse
 import torch
-from scipy.spatial.distance import cdist
 from torch import Tensor
 
 from genzoo.errors import GenzooError
@@ -88,6 +85,7 @@ def wasserstein1_exact(x: Tensor, y: Tensor) -> float:
         )
     _check_same_space(xa, ya)
     import ot  # POT: Python Optimal Transport
+    from scipy.spatial.distance import cdist  # scipy on first use: `genzoo list` must not pay for it
 
     n = xa.shape[0]
     cost = cdist(xa, ya, metric="euclidean")
@@ -164,6 +162,10 @@ def wasserstein1_lp(
         )
     a = _weights("w_x", w_x, n)
     b = _weights("w_y", w_y, m)
+    import scipy.optimize  # on first use, as above
+    import scipy.sparse
+    from scipy.spatial.distance import cdist
+
     cost = cdist(xa, ya, metric="euclidean")
 
     # γ is flattened row-major: index i*m + j.
