@@ -12,6 +12,7 @@ so the list shows exactly what ``genzoo sample`` accepts.
 | ``ddls`` | unconditional GANs | Langevin on E(z) = ‖z‖²/2 − d(G(z)), then G(z) (Che et al. 2020) |
 | ``langevin`` | ``ebm``, ``ddgm``, ``meg`` | Langevin (``metropolis=true``: MALA) on E_θ(x) in data space, from noise, data or the model's own samples |
 | ``gibbs-block`` | ``rbm`` | long block-Gibbs chains from the base-rate model (noise) or from data |
+| ``gibbs-single-site`` | ``bm`` | long single-site Gibbs chains (the BM's own conditional) from uniform bits or from data |
 """
 
 from __future__ import annotations
@@ -203,6 +204,42 @@ def _draw_gibbs(model: Any, config: GibbsRunConfig, n: int, data: Tensor | None,
     return Drawn(x, tag, title)
 
 
+# ---- gibbs-single-site: fully visible BM runs ---------------------------------------------------
+
+
+@dataclass
+class SingleSiteRunConfig:
+    """``--set`` keys of ``genzoo sample RUN --sampler gibbs-single-site`` (bm runs)."""
+
+    sweeps: int = 1000  # full sweeps x_1..x_M (the run's own sample() uses sample_sweeps)
+    start: Literal["noise", "data"] = "noise"  # noise: uniform bits (as sample()); data: training examples
+
+    def __post_init__(self) -> None:
+        check(self.sweeps >= 1, "sweeps", self.sweeps, "must be ≥ 1")
+        check(self.start in ("noise", "data"), "start", self.start, "valid: noise, data")
+
+
+def _is_bm(cls: type) -> bool:
+    from genzoo.models.bm import BoltzmannMachine
+
+    return issubclass(cls, BoltzmannMachine)
+
+
+def _draw_single_site(model: Any, config: SingleSiteRunConfig, n: int, data: Tensor | None, name: str) -> Drawn:
+    model.eval()
+    with torch.no_grad():
+        if config.start == "data":
+            assert data is not None
+            x0 = _data_rows(data, n).reshape(n, -1).to(model.W)
+        else:
+            x0 = torch.bernoulli(torch.full((n, model.M), 0.5, device=model.W.device, dtype=model.W.dtype))
+        # the BM's own conditional p(x_i = 1 | x_∖i) = σ(b_i + Σ_j W_ij x_j), swept i = 1..M
+        x = model.gibbs(x0, model.W, model.b, sweeps=config.sweeps)
+    tag = f"gibbs-single-site-k{config.sweeps}-from-{config.start}"
+    title = f"single-site Gibbs: {config.sweeps} sweeps from {config.start}"
+    return Drawn(x.reshape(n, *model.data.shape), tag, title)
+
+
 def _ddls_config() -> type:
     from genzoo.sampling.ddls import DDLSConfig  # DDLS's keys live beside its sampler
 
@@ -217,6 +254,8 @@ RUN_SAMPLERS: dict[str, RunSampler] = {
                            needs_data=lambda c: c.start == "data"),
     "gibbs-block": RunSampler("gibbs-block", lambda: GibbsRunConfig, _is_rbm, _draw_gibbs,
                               needs_data=lambda c: c.start == "data"),
+    "gibbs-single-site": RunSampler("gibbs-single-site", lambda: SingleSiteRunConfig, _is_bm, _draw_single_site,
+                                    needs_data=lambda c: c.start == "data"),
 }
 
 
