@@ -79,6 +79,12 @@ def test_stock_rules_give_the_same_one_line_messages(model, key, value, message)
     assert str(e.value).startswith(message)
 
 
+def test_every_option_of_every_model_states_its_meaning():
+    missing = {name: [row[0] for row in describe(cls.Config) if not row[4]] for name, cls in MODELS.items()
+               if cls.__module__.startswith("genzoo.")}  # not models a test registers
+    assert not {k: v for k, v in missing.items() if v}
+
+
 def test_every_declared_constraint_accepts_its_default():
     for name, cls in MODELS.items():
         config = cls.Config()

@@ -41,14 +41,13 @@ or the replay buffer without writing to it), or G(z) after optional latent MCMC.
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import torch
 from torch import Tensor
 
-from genzoo.config import Part, check
+from genzoo.config import Config, Part, at_least, half_open_unit_interval, nonnegative, option, positive
 from genzoo.models.base import DataSpec, Model, register_model
 from genzoo.nn.context import evaluating
 from genzoo.nn.energy import EnergyNet
@@ -58,39 +57,30 @@ from genzoo.sampling.negatives import EnergyTarget, NegativeSampler, checked_par
 
 
 @dataclass
-class EBMConfig:
+class EBMConfig(Config):
     """Defaults: Du & Mordatch 2019 (replay buffer) for images; ``None`` fields resolve by data kind."""
 
-    # where the negatives come from: a registered negative sampler and its options (negatives.OPTION)
-    negatives: Part = field(default_factory=lambda: Part(name="replay"))
+    negatives: Part = option(Part(name="replay"), None,
+                             "a registered negative sampler and its options (negatives.OPTION=value)")
     # energy network
-    arch: Literal["auto", "mlp", "conv"] = "auto"  # auto: conv for images, mlp for points
-    hidden: int = 128
-    depth: int = 3
-    width: int = 32
-    energy_head: Literal["linear", "kim-bengio"] = "linear"
-    energy_sigma: float = 1.0  # σ of the kim-bengio head's Gaussian term
-    lr: float | None = None  # None: 1e-4 images (Du & Mordatch), 3e-3 points
-    beta1: float = 0.0
-    beta2: float = 0.999
-    energy_steps: int = 1  # energy updates per iteration (MEG: 5)
-    energy_reg: float | None = None  # α; None: 1.0 images, 0.01 points
-    gp_weight: float = 0.0  # λ of the ‖∇_x E(x_data)‖² penalty (MEG)
-    clip_grad_norm: float | None = None  # clip ‖∇_θ L_E‖
+    arch: Literal["auto", "mlp", "conv"] = option("auto", None, "energy network; auto: conv for images, mlp for points")
+    hidden: int = option(128, at_least(1), "MLP width of the energy network")
+    depth: int = option(3, at_least(1), "MLP hidden layers of the energy network")
+    width: int = option(32, at_least(1), "conv base channels of the energy network")
+    energy_head: Literal["linear", "kim-bengio"] = option("linear", None,
+                                                          "the energy's last layer (kim-bengio: with a Gaussian term)")
+    energy_sigma: float = option(1.0, positive, "σ of the kim-bengio head's Gaussian term")
+    lr: float | None = option(None, positive, "Adam learning rate of E; none: 1e-4 images (Du & Mordatch), 3e-3 points")
+    beta1: float = option(0.0, half_open_unit_interval, "Adam β1")
+    beta2: float = option(0.999, half_open_unit_interval, "Adam β2")
+    energy_steps: int = option(1, at_least(1), "energy updates per iteration (MEG: 5)")
+    energy_reg: float | None = option(None, nonnegative, "α of α·mean(E(x⁺)² + E(x⁻)²); none: 1.0 images, 0.01 points")
+    gp_weight: float = option(0.0, nonnegative, "λ of the ‖∇_x E(x_data)‖² penalty (MEG)")
+    clip_grad_norm: float | None = option(None, positive, "clip ‖∇_θ L_E‖ to this norm; none: no clipping")
 
     def __post_init__(self) -> None:
         self.negatives = checked_part(self.negatives)  # the sampler's name and options, checked before anything runs
-        for name in ("hidden", "width", "energy_steps"):
-            check(getattr(self, name) >= 1, name, getattr(self, name), "must be ≥ 1")
-        check(self.depth >= 1, "depth", self.depth, "must be ≥ 1")
-        for name in ("lr", "clip_grad_norm"):
-            v = getattr(self, name)
-            check(v is None or (v > 0 and math.isfinite(v)), name, v, "must be > 0")
-        check(self.energy_reg is None or self.energy_reg >= 0, "energy_reg", self.energy_reg, "must be ≥ 0")
-        check(self.gp_weight >= 0, "gp_weight", self.gp_weight, "must be ≥ 0")
-        check(self.energy_sigma > 0, "energy_sigma", self.energy_sigma, "must be > 0")
-        for name in ("beta1", "beta2"):
-            check(0 <= getattr(self, name) < 1, name, getattr(self, name), "must be in [0, 1)")
+        super().__post_init__()
 
 
 def resolve(c: EBMConfig, data: DataSpec) -> None:
