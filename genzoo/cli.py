@@ -217,7 +217,7 @@ def _cmd_data(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from genzoo.hardware import report
+    from genzoo.doctor import report
 
     rows = report()
     width = max(len(label) for label, _ in rows) + 1

@@ -260,13 +260,23 @@ def _on_sample(dataset: Any, train_config: TrainConfig):
     return on_sample
 
 
+def construct(model_name: str, model_config: Any, spec: DataSpec) -> Model:
+    """The registered model ``model_name`` built from its config; the trained runs its config names
+    (``cls.run_parts``: config field -> constructor argument, e.g. M2's ``m1_run`` -> ``m1``) are
+    loaded here, in the run layer, and handed to the model."""
+    cls = MODELS.get(model_name)
+    parts = {arg: load(getattr(model_config, field))[0]
+             for field, arg in getattr(cls, "run_parts", {}).items() if getattr(model_config, field, None)}
+    return cls(model_config, spec, **parts)
+
+
 def build(run_config: dict[str, Any], dataset: Any | None = None) -> tuple[Model, Any]:
     """Instantiate the model of a resolved run config (seeded), loading the data unless given."""
     train_config: TrainConfig = run_config["train"]
     if dataset is None:
         dataset = data_module.load(run_config["data"]["name"], **run_config["data"]["params"])
     torch.manual_seed(train_config.seed)
-    model = MODELS.get(run_config["model"])(run_config["model_config"], DataSpec.of(dataset))
+    model = construct(run_config["model"], run_config["model_config"], DataSpec.of(dataset))
     return model, dataset
 
 
@@ -544,7 +554,7 @@ def load(run_dir: str | Path, device: str = "cpu") -> tuple[Model, dict[str, Any
     run_dir = Path(run_dir)
     run_config = read_config(run_dir)
     torch.manual_seed(run_config["train"].seed)
-    model = MODELS.get(run_config["model"])(run_config["model_config"], DataSpec.from_dict(run_config["data_spec"]))
+    model = construct(run_config["model"], run_config["model_config"], DataSpec.from_dict(run_config["data_spec"]))
     state = load_checkpoint(run_dir / CHECKPOINT, device=device)
     try:
         model.load_state_dict(state["model"])

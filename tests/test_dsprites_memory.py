@@ -16,7 +16,7 @@ from genzoo import data
 from genzoo.data.dsprites import dsprites_grid, small_grid
 from genzoo.errors import GenzooError
 from genzoo.metrics import disentanglement as dis
-from genzoo.train import resources
+from genzoo import resources
 
 GiB = 2**30
 

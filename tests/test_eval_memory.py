@@ -1,6 +1,6 @@
 """`genzoo eval --full` streams its heavy steps in chunks sized to a memory budget, with unchanged results.
 
-The budget is a fraction of the free memory (genzoo.train.resources.memory_budget); here the free
+The budget is a fraction of the free memory (genzoo.resources.memory_budget); here the free
 memory is monkeypatched down to a few MiB, so every step must choose small chunks — asserted on
 the chunk sizes chosen (tracemalloc does not see torch's CPU allocator) — and give exactly the
 numbers of the unconstrained run. A step whose single item cannot fit is refused in one line.
@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from genzoo.errors import GenzooError
-from genzoo.train import resources
+from genzoo import resources
 
 MiB = 2**20
 

@@ -187,6 +187,6 @@ def test_sub_chunked_iw_equals_the_plain_computation_bit_for_bit(memory):
 
 
 def test_available_memory_reads_meminfo():
-    from genzoo.train.resources import available_memory
+    from genzoo.resources import available_memory
 
     assert available_memory() > 2**20

@@ -303,3 +303,20 @@ def test_bad_input_is_a_one_line_error_naming_the_value():
         make("vae", points, observation="poisson")
     with pytest.raises(GenzooError, match="needs \\(x, y\\)"):
         make("m2", DataSpec("images", (1, 8, 8), 10)).step(torch.zeros(2, 1, 8, 8))
+
+
+def test_m1_plus_m2_gets_m1_from_the_run_layer(tmp_path):
+    """M1+M2: the run layer loads the M1 run named by m1_run and hands it over; the model never reads run
+    directories, and without the run layer it says how to build it."""
+    from genzoo import run
+    from genzoo.models import MODELS
+
+    m1_dir, _ = run.train(run.resolve("vae", "binary_digits", sets=["steps=2", "latent_dim=3", "hidden=16"]), tmp_path, "m1")
+    m2_dir, _ = run.train(run.resolve("m2", "binary_digits", sets=["steps=2", f"m1_run={m1_dir}", "hidden=16"]), tmp_path, "m12")
+    model, _ = run.load(m2_dir)
+    m1, _ = run.load(m1_dir)
+    assert model.m1 is not None and model.space.shape == (3,)
+    assert all(torch.equal(a, b) for a, b in zip(model.m1.state_dict().values(), m1.state_dict().values()))
+    cfg = build(MODELS.get("m2").Config, {"m1_run": str(m1_dir)})
+    with pytest.raises(GenzooError, match="through genzoo.run"):
+        MODELS.get("m2")(cfg, DataSpec("images", (1, 8, 8), 10))

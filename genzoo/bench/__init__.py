@@ -52,6 +52,20 @@ def mean_std(values: list[float], digits: int = 3) -> str:
     return f"{statistics.fmean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
 
 
+def summary_stats(values: list[float | None]) -> dict[str, Any]:
+    """n, mean, sample sd, min, max and median of the finite values (None and NaN skipped)."""
+    import math
+
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return {"n": 0}
+    mean = sum(finite) / len(finite)
+    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)) if len(finite) > 1 else None
+    s = sorted(finite)
+    median = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
+    return {"n": len(finite), "mean": mean, "std": std, "min": s[0], "max": s[-1], "median": median}
+
+
 def resolve_options(name: str, options: dict[str, str], defaults: dict[str, tuple[Any, Any]], quick: bool,
                     extra: tuple[str, ...] = ()) -> dict[str, Any]:
     """A benchmark's options: ``defaults[key] = (full, quick)`` overridden by ``--set`` values.

@@ -55,7 +55,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genzoo.bench import benchmark
+from genzoo.bench import benchmark, summary_stats
 from genzoo.errors import GenzooError
 from genzoo.files import write_json_atomic
 # the likelihood of energy models is genzoo eval's (one implementation): grid normalisation for 2-D energies
@@ -445,17 +445,6 @@ def score_all(out: Path, quick: bool, zoo: list, data: list, budgets: dict) -> d
 
 
 # ---------------------------------------------------------------------------------- usability
-def _stats(values: list[float]) -> dict[str, Any]:
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return {"n": 0}
-    mean = sum(finite) / len(finite)
-    std = math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1)) if len(finite) > 1 else None
-    s = sorted(finite)
-    median = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
-    return {"n": len(finite), "mean": mean, "std": std, "min": s[0], "max": s[-1], "median": median}
-
-
 def _bars(result: dict[str, Any], data: str) -> dict[str, float]:
     """The thresholds' bars on one data set from the sample-quality nulls (mean over seeds)."""
     quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
@@ -497,12 +486,12 @@ def usability(result: dict[str, Any]) -> list[dict[str, Any]]:
                     else:
                         times.append(time_to(c.get("curve", []), metric, bar, direction))
                 row[f"t_{key}__{data}"] = {"bar": bar, "reached": sum(t is not None for t in times), "runs": len(times),
-                                           **_stats([t for t in times if t is not None])}
+                                           **summary_stats([t for t in times if t is not None])}
             finals = [c for c in cells if c.get("status") == "ok"]
             for m in ("w1", "hq_share"):
-                row[f"{m}__{data}"] = _stats([c.get(m) for c in finals])
+                row[f"{m}__{data}"] = summary_stats([c.get(m) for c in finals])
             sps = [c["steps"] / c["curve"][-1]["seconds"] for c in finals if c.get("curve") and c["curve"][-1]["seconds"] > 0]
-            row[f"steps_per_s__{data}"] = _stats(sps)
+            row[f"steps_per_s__{data}"] = summary_stats(sps)
         # divergence over every run of this model (main grid and learning-rate grid)
         pool = mine + ([] if is_derived else [c for c in lr if c["label"].startswith(label + " [lr")])
         row["runs"] = len(pool)
@@ -525,7 +514,7 @@ def usability(result: dict[str, Any]) -> list[dict[str, Any]]:
                     finite = [v for v in values.values() if v is not None]
                     if len(finite) == len(values) and finite:
                         spans.append(max(finite) - min(finite))
-                sens[m] = {"range": _stats(spans), "values": per_factor}
+                sens[m] = {"range": summary_stats(spans), "values": per_factor}
             row["lr_sensitivity"] = sens
         ok = [c for c in mine if c.get("status") == "ok"]
         row["n_hparams"] = next((c["n_hparams"] for c in ok if "n_hparams" in c), None)

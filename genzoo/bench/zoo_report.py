@@ -19,6 +19,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+from genzoo.bench import summary_stats
 from genzoo.bench.report import fmt
 
 #: The scatter shows log-likelihoods down to −H(p) − SCATTER_NATS; lower means are drawn on the floor (▼, value written).
@@ -28,18 +29,12 @@ MARKERS = {"exact": "o", "AIS": "D", "IWAE bound": "^", "ELBO": "v", "grid": "s"
 
 # ---------------------------------------------------------------------------------- numbers
 def pm(stats: dict[str, Any] | None, scale: float = 1.0) -> str:
-    """'mean ± std' of a _stats dict ('—' when empty; the mean alone for one value)."""
+    """'mean ± std' of a summary_stats dict ('—' when empty; the mean alone for one value)."""
     if not stats or not stats.get("n"):
         return "—"
     if stats.get("std") is None:
         return fmt(stats["mean"] * scale)
     return f"{fmt(stats['mean'] * scale)} ± {fmt(stats['std'] * scale)}"
-
-
-def _stats(values: list[float]) -> dict[str, Any]:
-    from genzoo.bench.zoo import _stats as stats
-
-    return stats(values)
 
 
 def model_labels(result: dict[str, Any]) -> list[str]:
@@ -67,14 +62,14 @@ def quality_table(result: dict[str, Any], data: str) -> tuple[list[str], list[li
         if not cells:
             continue
         ok = [c for c in cells if c.get("status") == "ok"]
-        st = {m: _stats([c.get(m) for c in ok]) for m in ("modes", "hq_share", "w1", "ll", "elbo")}
+        st = {m: summary_stats([c.get(m) for c in ok]) for m in ("modes", "hq_share", "w1", "ll", "elbo")}
         kinds = sorted({c["ll_kind"] for c in ok if c.get("ll_kind")})
         kind = "/".join(kinds) if kinds else "intractable"
         if kinds == ["IWAE bound"]:
             kind += f" K={ok[0].get('iw_k')}"
         if kinds == ["grid"]:
             kind += f" {ok[0].get('grid_bins')}²"
-        gap = _stats([c["ll"] - neg_h for c in ok if c.get("ll") is not None and neg_h is not None])
+        gap = summary_stats([c["ll"] - neg_h for c in ok if c.get("ll") is not None and neg_h is not None])
         status = f"{len(ok)}/{len(cells)}"
         bad = [c["status"] for c in cells if c.get("status") != "ok"]
         if bad:
@@ -134,7 +129,7 @@ def usability_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]],
         row.append(str(u["n_hparams"]) if u["n_hparams"] is not None else "—")
         row.append(f"{u['weight_bytes'] / 1024:.0f} KiB" if u.get("weight_bytes") else "—")
         sps = [u.get(f"steps_per_s__{d}", {}) for d in datas]
-        sps_all = _stats([s["mean"] for s in sps if s.get("n")])
+        sps_all = summary_stats([s["mean"] for s in sps if s.get("n")])
         row.append(fmt(sps_all["mean"]) if sps_all.get("n") else "—")
         rows.append(row)
     notes = [
@@ -191,7 +186,7 @@ def conclusions(result: dict[str, Any]) -> list[str]:
         entries = []
         for label in model_labels(result):
             ok = [c for c in cells_of(result, label, data) if c.get("status") == "ok"]
-            w1 = _stats([c.get("w1") for c in ok])
+            w1 = summary_stats([c.get("w1") for c in ok])
             if w1.get("n"):
                 entries.append((label, w1))
         if len(entries) >= 2:
@@ -212,7 +207,7 @@ def conclusions(result: dict[str, Any]) -> list[str]:
         for label in model_labels(result):
             ok = [c for c in cells_of(result, label, data) if c.get("status") == "ok" and c.get("ll") is not None]
             if ok:
-                lls.append((label, _stats([c["ll"] for c in ok]), sorted({c["ll_kind"] for c in ok})))
+                lls.append((label, summary_stats([c["ll"] for c in ok]), sorted({c["ll_kind"] for c in ok})))
         lik = {r["null"]: r for r in result["nulls"].get(data, {}).get("likelihood", [])}
         if lls and "gaussian" in lik and "data" in lik:
             lls.sort(key=lambda e: -e[1]["mean"])
@@ -308,8 +303,8 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
             if not ok:
                 continue
             kind = ok[0]["ll_kind"]
-            w1 = _stats([c["w1"] for c in ok])
-            ll = _stats([c["ll"] for c in ok])
+            w1 = summary_stats([c["w1"] for c in ok])
+            ll = summary_stats([c["ll"] for c in ok])
             if ll["mean"] < floor:  # off the scale: drawn on the floor, its value written beside it
                 ax.scatter([w1["mean"]], [floor + 0.2], marker="v", color=colors[label], label=f"{label} ({kind}, off scale)")
                 ax.annotate(f"{fmt(ll['mean'])}", (w1["mean"], floor + 0.2), fontsize=6, xytext=(3, 3), textcoords="offset points")
@@ -505,15 +500,15 @@ def mnist_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]], lis
     for z in result["zoo"]:
         cells = [c for c in result["cells"] if c["label"] == z["label"]]
         ok = [c for c in cells if c.get("status") == "ok"]
-        row = [z["label"], z["family"], f"{len(ok)}/{len(cells)}", pm(_stats([c.get("train_seconds") for c in ok]))]
-        row += [pm(_stats([c.get(k) for c in ok])) for k in ("fid", "kid", "precision", "recall")]
+        row = [z["label"], z["family"], f"{len(ok)}/{len(cells)}", pm(summary_stats([c.get("train_seconds") for c in ok]))]
+        row += [pm(summary_stats([c.get(k) for c in ok])) for k in ("fid", "kid", "precision", "recall")]
         with_ll = [c for c in ok if c.get("ll_kind")]
         if with_ll:
-            st = _stats([c["ll"] for c in with_ll])
+            st = summary_stats([c["ll"] for c in with_ll])
             kind = with_ll[0]["ll_kind"]
             extra = f", K={with_ll[0]['iw_k']}" if kind == "IWAE bound" else ""
             if kind == "IWAE bound" and any("elbo" in c for c in with_ll):
-                extra += f"; ELBO {fmt(_stats([c['elbo'] for c in with_ll if 'elbo' in c])['mean'])}"
+                extra += f"; ELBO {fmt(summary_stats([c['elbo'] for c in with_ll if 'elbo' in c])['mean'])}"
             row.append(_ll_text(st["mean"], st.get("std"), kind, extra))
         else:
             row.append(_ll_text(None, None, None))

@@ -67,6 +67,7 @@ from torch import Tensor
 from genzoo.config import check
 from genzoo.data import DATASETS, Dataset
 from genzoo.errors import GenzooError
+from genzoo import resources
 
 __all__ = ["FACTOR_NAMES", "SHAPES", "Sprites", "FactorDataset", "dsprites_grid", "small_grid", "load_npz"]
 
@@ -235,7 +236,6 @@ def dsprites(n: int = 20_000, n_test: int = 2_000, seed: int = 0, path: str | No
     gt = load_npz(path) if path else dsprites_grid()
     check(n >= 1 and n + n_test <= gt.n_images, "n", n, f"n + n_test must be between 1 and {gt.n_images}")
     check(n_test >= 0, "n_test", n_test, "must be >= 0")
-    from genzoo.train import resources  # here: genzoo.train imports the data modules
 
     # the rendered images are held at once (the whole grid: 737 280 × 64² float32 = 12 GB): refused up front, in one
     # line, where they cannot fit, rather than by the OOM killer

@@ -66,6 +66,7 @@ from torch import Tensor
 
 from genzoo.errors import GenzooError
 from genzoo.metrics.evaluate import evaluation
+from genzoo import resources
 
 __all__ = [
     "codes_of",
@@ -142,9 +143,8 @@ def render_chunk(ground_truth: Any, unique: np.ndarray, budget: int | None = Non
     score's votes reach most of it; one image's bytes are measured by rendering the first row, and
     twice that is counted per image (the rendered batch and its copy on the way into the encoder).
     An image that cannot fit in the free memory at all is refused in one line
-    (:func:`genzoo.train.resources.fit_chunk`).
+    (:func:`genzoo.resources.fit_chunk`).
     """
-    from genzoo.train import resources  # here, not at import: genzoo.train's trainer imports the metrics
 
     if len(unique) == 0:
         return 1

@@ -81,7 +81,7 @@ KID_SUBSET_SIZE: int = 1000
 PR_K: int = 3
 DC_K: int = 5
 #: Query rows per distance block at most (speed: larger blocks gain nothing); fewer when the
-#: memory budget (genzoo.train.resources.memory_budget) says so, see :func:`distance_rows`.
+#: memory budget (genzoo.resources.memory_budget) says so, see :func:`distance_rows`.
 _ROWS = 1024
 #: KID subsets per batched kernel evaluation at most (the former fixed chunk of 10⁷ kernel entries).
 _KID_ENTRIES = 10_000_000
@@ -93,7 +93,7 @@ def distance_rows(n_cols: int, n_rows: int, budget: int | None = None) -> int:
     Per row: the float32 distances, the matmul they come from, the norms' broadcast sum, and
     up to three boolean masks (ball tests) of the same width — 16 bytes per column, a bound.
     """
-    from genzoo.train import resources
+    from genzoo import resources
 
     rows = resources.fit_chunk(16 * n_cols, n_rows, f"pairwise feature distances ({n_rows} × {n_cols})", budget)
     return min(_ROWS, rows)
@@ -101,7 +101,7 @@ def distance_rows(n_cols: int, n_rows: int, budget: int | None = None) -> int:
 
 def kid_chunk(m: int, d: int, n_subsets: int, budget: int | None = None) -> int:
     """KID subsets evaluated together: three (m, m) float64 kernels and two (m, d) subsets each."""
-    from genzoo.train import resources
+    from genzoo import resources
 
     per_subset = 3 * m * m * 8 + 2 * m * d * 8
     chunk = resources.fit_chunk(per_subset, n_subsets, f"KID on subsets of {m}", budget)
@@ -115,7 +115,7 @@ def feature_batch(net: Any, n: int, budget: int | None = None) -> int:
     without autograd most are freed as soon as the next layer has run, so this over-counts).
     """
     from genzoo.metrics.features import BATCH, IMAGE_SIZE
-    from genzoo.train import resources
+    from genzoo import resources
 
     per_image = getattr(net, "_genzoo_bytes_per_image", None)
     if per_image is None:

@@ -36,6 +36,7 @@ import torch
 from torch import Tensor
 
 from genzoo.errors import GenzooError
+from genzoo import resources
 
 __all__ = [
     "IW_K",
@@ -120,7 +121,7 @@ def iw_log_likelihood(model: Any, x: Tensor, k: int = IW_K, chunk: int = 256, me
     The K samples are drawn in chunks of ``chunk`` (randomness from torch's global generator, so
     the draws — and hence the values for a seed — do not depend on how the work is split below)
     and the chunk-wise logsumexps combined exactly. Within a chunk, ``log_joint`` runs on
-    sub-chunks of samples sized to ``memory`` bytes (default: genzoo.train.resources.memory_budget, a share of the free
+    sub-chunks of samples sized to ``memory`` bytes (default: genzoo.resources.memory_budget, a share of the free
     memory, at most ``SPEED_BYTES``), the per-sample size measured on the first sample; the log
     weights fill one (chunk, N) buffer, so the result equals the unsplit computation's whenever
     the model computes each sample's row independently of the batch it sits in (genzoo's MLP
@@ -134,7 +135,6 @@ def iw_log_likelihood(model: Any, x: Tensor, k: int = IW_K, chunk: int = 256, me
         raise GenzooError(f"invalid value chunk={chunk}: must be >= 1")
     q = _proposal(model, x)
     n = x.shape[0]
-    from genzoo.train import resources  # here, not at import: genzoo.train's trainer imports the metrics
 
     budget = memory if memory is not None else min(SPEED_BYTES, resources.memory_budget(x.device))
     sub = 0  # samples per log_joint call; set from the first sample's measured size

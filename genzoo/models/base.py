@@ -126,7 +126,7 @@ class Model(nn.Module):
 
         Called by ``genzoo train`` after the model is on its device and before the run directory
         exists. The default checks nothing; a model whose cost a config knob can blow up
-        (IWAE's k, an RBM's enumerated states) estimates it with :mod:`genzoo.train.resources`.
+        (IWAE's k, an RBM's enumerated states) estimates it with :mod:`genzoo.resources`.
         """
 
     def check_data(self, x: Tensor, y: Tensor | None = None) -> None:

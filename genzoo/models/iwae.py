@@ -65,7 +65,7 @@ class IWAE(VAE):
         peaks at 1.2–1.5× it (MNIST conv k = 20, ring8 MLP k = 20 000). A lower bound never
         refuses a k that would fit.
         """
-        from genzoo.train.resources import activation_bytes, format_bytes, largest_fitting, require_memory
+        from genzoo.resources import activation_bytes, format_bytes, largest_fitting, require_memory
 
         k = self.config.k
         param = next(self.parameters())

@@ -80,16 +80,19 @@ class M2(Model):
     uses_labels = True
     contract_overrides = {"latent_dim": 2, "hidden": 32, "width": 8}
 
-    def __init__(self, config: M2Config, data: DataSpec) -> None:
+    # M1+M2: the run layer loads the run named by ``m1_run`` and hands it over as ``m1`` (a model
+    # never reads run directories itself)
+    run_parts = {"m1_run": "m1"}
+
+    def __init__(self, config: M2Config, data: DataSpec, m1: Model | None = None) -> None:
         super().__init__(config, data)
         if data.n_classes < 2:
             raise GenzooError(f"model 'm2' needs labelled data with ≥ 2 classes, got n_classes={data.n_classes}")
         self.k = data.n_classes
         self.m1 = None
-        if config.m1_run:
-            from genzoo import run
-
-            m1, _ = run.load(config.m1_run)
+        if config.m1_run and m1 is None:
+            raise GenzooError(f"m1_run={config.m1_run!r}: build M1+M2 through genzoo.run, which loads the M1 run")
+        if m1 is not None:
             if not callable(getattr(m1, "encode", None)) or not hasattr(m1, "latent_dim"):
                 raise GenzooError(f"m1_run={config.m1_run!r} is not a VAE run")
             self.m1 = m1.requires_grad_(False).eval()

@@ -86,7 +86,7 @@ def check_enumeration_time(what: str, enumerations: Sequence[tuple[int, Callable
     whose measured total time exceeds ``limit`` seconds (default :data:`ENUMERATION_SECONDS_LIMIT`,
     read at call time). Memory is not the issue: chunks bound it (``width``: the widest per-state
     intermediate of ``g``, e.g. the other layer's units, for the memory the message states)."""
-    from genzoo.train.resources import format_bytes, format_seconds
+    from genzoo.resources import format_bytes, format_seconds
 
     limit = ENUMERATION_SECONDS_LIMIT if limit is None else limit
 
