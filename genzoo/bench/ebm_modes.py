@@ -20,7 +20,7 @@ docstrings of :mod:`genzoo.models.ebm`, :mod:`genzoo.models.ddgm`, :mod:`genzoo.
 * ``MEG`` — Kumar et al. 2019: generator negatives, Jensen–Shannon MI entropy, gradient penalty,
   5 energy updates per generator update, MALA in z when sampling.
 
-``genzoo bench ebm-modes`` (3 seeds × 2 data sets × 3 models); ``--quick``: 1 000 iterations, seed
+``genzoo bench ebm-modes`` (3 seeds × 2 data sets × 3 models); ``--quick``: 400 iterations, seed
 0. Results go to ``OUT/modes`` (render with ``genzoo report OUT/modes``); ``--set steps=…`` and
 ``--set seeds=…`` change the budget.
 """
@@ -64,4 +64,4 @@ rows of claim 3 are in the mode-collapse report; the nulls below are scored by t
 ebm_modes_benchmark = derived_benchmark(
     "ebm-modes", "mode-collapse.toml",
     "EBM, DDGM and MEG under the mode-collapse protocol: modes, high-quality share, exact W1",
-    ENERGY_MODELS, NOTES)
+    ENERGY_MODELS, NOTES, steps=("5000", "400"))
