@@ -34,6 +34,7 @@ DEFAULTS: dict[str, tuple[str, str]] = {
     "steps": ("20000", "600"),
     "labels": ("100", "100"),
     "seeds": ("3", "2"),
+    "seed_list": ("", ""),  # e.g. "1,2": exactly those seeds (one campaign split over processes)
     "batch_size": ("100", "50"),
     "labelled_batch": ("50", "25"),
     "alpha": ("0.1", "0.1"),
@@ -72,7 +73,8 @@ def m2_semisupervised(out: Path, quick: bool = False, jobs: int = 1, options: di
     spec = DataSpec.of(ds)
     steps, nb, nl = int(opts["steps"]), int(opts["batch_size"]), int(opts["labelled_batch"])
     rows: list[dict[str, Any]] = []
-    for seed in range(int(opts["seeds"])):
+    seed_ids = [int(v) for v in opts["seed_list"].split(",") if v.strip()] or list(range(int(opts["seeds"])))
+    for seed in seed_ids:
         g = torch.Generator().manual_seed(seed)
         lab = balanced_labels(ds.y, int(opts["labels"]), g)
         xl, yl = ds.x[lab], ds.y[lab]
