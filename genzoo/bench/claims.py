@@ -113,7 +113,7 @@ def fgan_1d(reports: Path) -> Row:
     tested = ("the f-GAN's adversarially found (μ, σ) equal each divergence's exact minimiser (mode seeking "
               "vs covering), closer than the divergence-blind moment-matching fit")
     command = "genzoo bench fgan-1d --out docs/reports/fgan-1d"
-    paper = "Nowozin et al. 2016, Sec. 4 (a different mixture; numbers not comparable): the exact argmin is ours, by quadrature"
+    paper = "Nowozin et al. 2016 fit a different mixture (numbers not comparable); the exact argmin is ours, by quadrature"
     if not (reports / rel).exists():
         return _not_run("2", tested, command, "—", paper)
     d = _load(reports, rel)
