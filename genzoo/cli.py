@@ -192,9 +192,32 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 def _cmd_bench(args: argparse.Namespace) -> int:
     from genzoo import bench
+    from genzoo.bench import engine
 
-    result = bench.run(args.name, out=args.out, quick=args.quick, jobs=args.jobs, sets=args.set)
-    print(f"results in {result}")
+    names = args.names
+    if names[0] == "merge":  # genzoo bench merge OUT DIR1 DIR2 …
+        if len(names) < 3:
+            raise GenzooError("usage: genzoo bench merge OUT DIR1 [DIR2 …]")
+        result = engine.merge(Path(names[1]), [Path(d) for d in names[2:]])
+        print(f"merged {result['copied']} new record(s) into {names[1]}: {result['finished']} of {result['cells']} cells finished")
+        return 0
+    if names[0] == "verify":  # genzoo bench verify DIR [--cells N] [--seed S]
+        if len(names) != 2:
+            raise GenzooError("usage: genzoo bench verify DIR [--cells N] [--seed S] [--tolerance R]")
+        rows = engine.verify(Path(names[1]), n=args.cells, seed=args.seed, tolerance=args.tolerance)
+        for r in rows:
+            print(f"{'equal  ' if r['equal'] else 'DIFFERS'} {r['id']}" + "".join(f"\n    {d}" for d in r["differences"][:10]))
+        bad = sum(not r["equal"] for r in rows)
+        print(f"{len(rows) - bad} of {len(rows)} re-run cell(s) equal their stored records"
+              + (" exactly" if not args.tolerance else f" within a relative {args.tolerance:g}"))
+        return 1 if bad else 0
+    if len(names) > 1 and not args.out:
+        raise GenzooError("several benchmarks need --out DIR (each goes to DIR/NAME)")
+    for name in names:
+        out = args.out if len(names) == 1 else str(Path(args.out) / Path(name).stem)
+        result = bench.run(name, out=out, quick=args.quick, jobs=args.jobs, sets=args.set, device=args.device,
+                           time_limit=args.time_limit, launcher=args.launcher, address=args.address, shard=args.shard)
+        print(f"results in {result}")
     return 0
 
 
@@ -290,12 +313,26 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output file (default RUN/weights.safetensors)")
     s.set_defaults(fn=_cmd_export)
 
-    s = sub.add_parser("bench", help="run a benchmark or experiment suite")
-    s.add_argument("name", help="benchmark name (genzoo list) or a suite spec .toml")
+    s = sub.add_parser("bench", help="run benchmarks (resumable, in pieces); merge or verify their records",
+                       description="genzoo bench NAME [NAME …] [options]: run (or continue) benchmarks.\n"
+                                   "genzoo bench merge OUT DIR1 DIR2 …: combine the records of one experiment's runs.\n"
+                                   "genzoo bench verify DIR [--cells N]: re-run stored cells and compare their metrics.",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    s.add_argument("names", nargs="+", metavar="NAME", help="benchmark name (genzoo list) or a suite spec .toml; "
+                   "or merge OUT DIR…, or verify DIR")
     s.add_argument("--out", help="output directory (default bench/NAME, or bench/NAME-quick with --quick)")
     s.add_argument("--quick", action="store_true", help="a much smaller budget, to check that it runs")
-    s.add_argument("--jobs", type=int, default=1, help="parallel worker processes for suites")
-    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a spec/benchmark value")
+    s.add_argument("--jobs", type=int, default=1, help="cells run at once (worker processes or Ray tasks)")
+    s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a benchmark option")
+    s.add_argument("--device", default="cpu", help="cpu (default), cuda (cells round-robin over every GPU), cuda:K, auto")
+    s.add_argument("--time-limit", type=float, default=None, metavar="SECONDS",
+                   help="start no cell after this, stop running ones at a checkpoint; run again to continue")
+    s.add_argument("--launcher", default="local", choices=("local", "ray"), help="local processes (default) or Ray tasks")
+    s.add_argument("--address", default=None, help="with --launcher ray: an existing cluster's address (ray start --head)")
+    s.add_argument("--shard", default=None, metavar="K/N", help="run only every N-th cell from the K-th (split a campaign)")
+    s.add_argument("--cells", type=int, default=1, help="verify: how many stored cells to re-run (cheapest first)")
+    s.add_argument("--seed", type=int, default=None, help="verify: choose the cells at random with this seed")
+    s.add_argument("--tolerance", type=float, default=0.0, help="verify: relative tolerance (records made on a GPU)")
     s.set_defaults(fn=_cmd_bench)
 
     s = sub.add_parser("report", help="render a suite's results as Markdown and HTML (tables, published numbers, figures)")

@@ -28,7 +28,9 @@ def smoke(tmp_path_factory) -> Path:
 
 
 def cell_results(out: Path) -> dict[str, dict]:
-    return {p.stem: json.loads(p.read_text()) for p in (out / "cells").glob("*.json") if not p.name.endswith(".failed.json")}
+    """Each finished cell's record, flat: its parameters, metrics and seconds."""
+    records = [json.loads(p.read_text()) for p in (out / "cells").glob("*.json") if not p.name.endswith(".failed.json")]
+    return {r["id"]: {**r["params"], **r["metrics"], "seconds": r["seconds"]} for r in records}
 
 
 def test_smoke_suite_writes_one_row_per_cell_and_correct_mean_std(smoke):
@@ -39,7 +41,7 @@ def test_smoke_suite_writes_one_row_per_cell_and_correct_mean_std(smoke):
         rows = list(csv.DictReader(f))
     assert sorted(r["id"] for r in rows) == sorted(c["id"] for c in grid)
     ident = json.loads((smoke / "suite.json").read_text())
-    assert ident["version"] == 1 and ident["spec_sha256"] == suite.spec_hash(spec)
+    assert ident["version"] == 1 and ident["suite_sha256"] == suite.spec_hash(spec)
     assert {r["spec_sha256"] for r in rows} == {ident["spec_sha256"]}
 
     cells = cell_results(smoke)
@@ -173,7 +175,7 @@ def test_results_of_another_spec_are_never_mixed(smoke, tmp_path, capsys):
     # an unrelated non-empty directory is not taken over
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "x.txt").write_text("x")
-    with pytest.raises(GenzooError, match="not a genzoo suite output"):
+    with pytest.raises(GenzooError, match="not an experiment's output"):
         suite.run_suite(SMOKE, tmp_path / "other")
 
 

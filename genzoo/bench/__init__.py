@@ -9,7 +9,6 @@ Two kinds share one namespace:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -19,23 +18,44 @@ from genzoo.registry import Registry
 SPECS = Path(__file__).parent / "specs"
 
 
-@dataclass(frozen=True)
-class Benchmark:
-    name: str
-    fn: Callable[..., Path]
-    summary: str
+class Legacy:
+    """A benchmark still written as one function ``fn(out, quick, jobs, options) -> Path``: the engine
+    runs it as a single cell (its options are passed through unchecked)."""
+
+    def __new__(cls, name: str, fn: Callable[..., Path]) -> Any:
+        from genzoo.bench.engine import Cell, Experiment, Options
+
+        class _Legacy(Experiment):
+            def resolve(self, sets: dict[str, str], quick: bool) -> Options:
+                return Options(sets)
+
+            def cells(self, o: Options, quick: bool) -> list[Cell]:
+                return [Cell("all")]
+
+            def run_cell(self, cell: Cell, o: Options, ctx: Any) -> dict[str, Any]:
+                fn(ctx.out, quick=ctx.quick, jobs=ctx.jobs, options=dict(o))
+                return {}
+
+        exp = _Legacy()
+        exp.name, exp.summary = name, (fn.__doc__ or name).strip().splitlines()[0]
+        return exp
 
 
 #: Every benchmark module registers itself and is imported on the first lookup: one new file is one new benchmark.
-BENCHES: Registry[Benchmark] = Registry("benchmark", package="genzoo.bench", skip=("suite", "report"))
+BENCHES: Registry[Any] = Registry("benchmark", package="genzoo.bench", skip=("suite", "report", "engine"))
+
+
+def experiment(cls: type) -> type:
+    """Register an :class:`genzoo.bench.engine.Experiment` subclass under its ``name``."""
+    BENCHES.register(cls.name)(cls())
+    return cls
 
 
 def benchmark(name: str) -> Callable:
-    """Register ``fn(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path``."""
+    """Register ``fn(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path`` (a legacy benchmark)."""
 
     def add(fn: Callable[..., Path]) -> Callable[..., Path]:
-        summary = (fn.__doc__ or name).strip().splitlines()[0]
-        BENCHES.register(name)(Benchmark(name, fn, summary))
+        BENCHES.register(name)(Legacy(name, fn))
         return fn
 
     return add
@@ -100,10 +120,26 @@ def suites() -> dict[str, Path]:
     return {p.stem: p for p in sorted(SPECS.glob("*.toml"))}
 
 
+def lookup(name: str) -> Any:
+    """The experiment called ``name``: a registered benchmark, a shipped suite, or a suite spec path."""
+    from genzoo.bench.suite import SuiteExperiment
+
+    if name.endswith(".toml"):
+        return SuiteExperiment.from_file(Path(name))
+    if name in suites():
+        return SuiteExperiment.from_file(suites()[name])
+    if name in BENCHES:
+        return BENCHES.get(name)
+    from genzoo.registry import did_you_mean
+
+    valid = sorted(list(BENCHES) + list(suites()))
+    raise GenzooError(f"unknown benchmark {name!r};{did_you_mean(name, valid)} valid: {', '.join(valid)}")
+
+
 def describe() -> list[tuple[str, str]]:
     from genzoo.bench.suite import load_spec
 
-    rows = [(name, b.summary) for name, b in BENCHES.items()]
+    rows = [(name, b.describe()) for name, b in BENCHES.items()]
     for name, path in suites().items():
         try:
             rows.append((name, f"suite: {load_spec(path)['description']}"))
@@ -112,37 +148,27 @@ def describe() -> list[tuple[str, str]]:
     return sorted(rows)
 
 
-def run(name: str, out: str | None = None, quick: bool = False, jobs: int = 1, sets: list[str] | None = None) -> Path:
-    """Run the benchmark or suite ``name`` (or a spec file path); returns its output directory."""
-    from genzoo.bench.suite import run_suite
+def run(name: str, out: str | None = None, quick: bool = False, jobs: int = 1, sets: list[str] | None = None,
+        **engine_options: Any) -> Path:
+    """Run (or continue) the benchmark or suite ``name`` (or a spec file path); returns its output directory.
+
+    ``engine_options``: ``device``, ``time_limit``, ``launcher``, ``address``, ``shard``, ``progress``
+    (:func:`genzoo.bench.engine.run`).
+    """
+    from genzoo.bench import engine
     from genzoo.config import parse_sets
+    from genzoo.run import set_threads
 
-    if jobs < 1:
-        raise GenzooError(f"invalid value --jobs {jobs}: must be ≥ 1")
-    options = parse_sets(sets or [])
-    if name.endswith(".toml"):
-        spec_path = Path(name)
-        if not spec_path.is_file():
-            raise GenzooError(f"suite spec not found: {name!r}")
-    elif name in suites():
-        spec_path = suites()[name]
-    else:
-        bench = BENCHES.get(name) if name in BENCHES else None
-        if bench is None:
-            valid = ", ".join(sorted(list(BENCHES) + list(suites())))
-            from genzoo.registry import did_you_mean
-
-            raise GenzooError(f"unknown benchmark {name!r};{did_you_mean(name, list(BENCHES) + list(suites()))} valid: {valid}")
-        out_dir = Path(out) if out else default_out(name, quick)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        from genzoo.run import set_threads
-
-        # train's thread rule (image-sized work) for what a benchmark computes itself; a benchmark's own
-        # threads option overrides it, and each run it trains applies the rule for its model's data kind
-        set_threads(0, "images")
-        return bench.fn(out_dir, quick=quick, jobs=jobs, options=options)
-    return run_suite(spec_path, Path(out) if out else default_out(spec_path.stem, quick), quick=quick, jobs=jobs,
-                     options=options)
+    exp = lookup(name)
+    out_dir = Path(out) if out else default_out(Path(name).stem if name.endswith(".toml") else name, quick)
+    # train's thread rule (image-sized work) for what a benchmark computes itself; a benchmark's own
+    # threads option overrides it, and each run it trains applies the rule for its model's data kind
+    set_threads(0, "images")
+    result = engine.run(exp, out_dir, parse_sets(sets or []), quick=quick, jobs=jobs, **engine_options)
+    if result["failed"]:
+        raise GenzooError(f"{len(result['failed'])} of {result['cells']} cell(s) failed (finished cells are kept; rerun to "
+                          f"retry; details in {out_dir / 'cells'}/*.failed.json); first: {result['failed'][0]}")
+    return out_dir
 
 
 def default_out(name: str, quick: bool) -> Path:

@@ -89,7 +89,7 @@ def load(out_dir: str | Path) -> SuiteResults:
                           "run `genzoo bench SUITE --out DIR` first")
     ident = json.loads(marker.read_text())
     spec = suite_module.load_spec(out / "spec.toml")
-    if suite_module.spec_hash(spec) != ident["spec_sha256"]:
+    if suite_module.spec_hash(spec) != ident.get("suite_sha256", ident["spec_sha256"]):
         raise GenzooError(f"{str(out / 'spec.toml')!r} was edited after the suite ran (its SHA-256 no longer matches "
                           f"{suite_module.SUITE_FILE}); the results belong to the original spec")
     grid = suite_module.cells(spec, ident["quick"], ident["overrides"])
@@ -220,7 +220,7 @@ def protocol_items(res: SuiteResults) -> list[tuple[str, str]]:
     train = {s.split("=", 1)[0].removeprefix("train."): s.split("=", 1)[1] for s in first["sets"]
              if s.startswith("train.") and not s.startswith(("train.seed=", "train.progress="))}
     seeds = sorted({c["seed"] for c in res.grid})
-    items = [("suite", f"{res.spec['name']} v{res.spec['version']}"), ("spec SHA-256", ident["spec_sha256"]),
+    items = [("suite", f"{res.spec['name']} v{res.spec['version']}"), ("spec SHA-256", ident.get("suite_sha256", ident["spec_sha256"])),
              ("mode", ("--quick" if ident["quick"] else "full budget")
               + (f"; overrides {ident['overrides']}" if ident["overrides"] else "")),
              ("seeds", ", ".join(map(str, seeds))),
@@ -401,7 +401,7 @@ def render_markdown(res: SuiteResults, figures: dict[str, list[dict[str, Any]]])
            f"Generated {time.strftime('%Y-%m-%d %H:%M')} from `{res.out_dir}` by `genzoo report`. "
            f"{len(res.rows)} of {len(res.grid)} cells finished"
            + (f", {len(res.failed)} failed" if res.failed else "") + ". "
-           f"Spec SHA-256 `{res.ident['spec_sha256'][:16]}…`.", ""]
+           f"Spec SHA-256 `{res.ident.get('suite_sha256', res.ident['spec_sha256'])[:16]}…`.", ""]
     if res.ident["quick"] or res.ident["overrides"]:
         out += [f"> **{_budget_note(res)}**", ""]
     if spec.get("notes"):
@@ -499,7 +499,7 @@ def render_html(res: SuiteResults, figures: dict[str, list[dict[str, Any]]]) -> 
              f"<p class=\"meta\">Generated {_h(time.strftime('%Y-%m-%d %H:%M'))} from <code>{_h(res.out_dir)}</code>. "
              f"{len(res.rows)} of {len(res.grid)} cells finished"
              + (f", {len(res.failed)} failed" if res.failed else "")
-             + f". Spec SHA-256 <code>{_h(res.ident['spec_sha256'][:16])}…</code>.</p>"]
+             + f". Spec SHA-256 <code>{_h(res.ident.get('suite_sha256', res.ident['spec_sha256'])[:16])}…</code>.</p>"]
     if res.ident["quick"] or res.ident["overrides"]:
         parts.append(f"<p class=\"warn\">{_h(_budget_note(res))}</p>")
     if spec.get("notes"):

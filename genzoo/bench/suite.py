@@ -58,22 +58,21 @@ them into Markdown and HTML (:mod:`genzoo.bench.report`).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import inspect
 import json
 import math
-import os
-import platform
 import re
 import shutil
+import tempfile
 import time
 import tomllib
-import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
-from genzoo.errors import DivergenceError, GenzooError
+from genzoo.bench.engine import Cell, CellContext, Experiment, Options
+from genzoo.errors import GenzooError
 from genzoo.files import METRICS, last_metrics, write_json_atomic
 
 REQUIRED = ("name", "version", "description", "seeds", "metrics", "train", "data", "models")
@@ -393,126 +392,99 @@ def run_cell(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]
     return result
 
 
-def seed_major(todo: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The cells in the order parallel workers start them: every model's first seed, then every
-    model's second, … (stable within a seed). An interrupted parallel run then holds complete
-    tables for its first seeds rather than all seeds of its first models; results do not depend on it."""
-    seeds = list(dict.fromkeys(c["seed"] for c in todo))
-    return sorted(todo, key=lambda c: seeds.index(c["seed"]))
-
-
-def _attempt(cell: dict[str, Any], out_dir: str, threads: int) -> dict[str, Any]:
-    """``run_cell`` that turns an exception into a failure record (keeps the traceback text)."""
-    try:
-        return {"ok": True, "result": run_cell(cell, out_dir, threads)}
-    except (GenzooError, DivergenceError) as e:
-        return {"ok": False, "kind": type(e).__name__, "error": str(e), "traceback": traceback.format_exc()}
-    except Exception as e:  # noqa: BLE001 - one broken cell must not lose the others
-        return {"ok": False, "kind": type(e).__name__, "error": f"{type(e).__name__}: {e}",
-                "traceback": traceback.format_exc()}
-
-
 def read_cell(path: Path, sha: str) -> dict[str, Any] | None:
-    """A finished cell's result, or None when missing, unreadable or from another spec."""
-    try:
-        result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    """A finished cell's result row (its record's params and metrics, flat), or None when missing,
+    unreadable or of another identity."""
+    from genzoo.bench.engine import read_record
+
+    record = read_record(path, sha)
+    if record is None:
         return None
-    return result if result.get("spec_sha256") == sha else None
+    cell = record["params"]
+    return {**{k: cell[k] for k in ("id", "label", "model", "data_label", "seed", "steps")}, **record["metrics"],
+            "seconds": record["seconds"], "versions": record.get("versions", {}), "spec_sha256": sha}
 
 
 # ---------------------------------------------------------------------------------- the suite
-def prepare_out(out_dir: Path, ident: dict[str, Any], spec_path: Path) -> None:
-    """Create ``out_dir`` for this identity, or accept it if it was made with the same one."""
-    marker = out_dir / SUITE_FILE
-    if marker.is_file():
-        try:
-            old = json.loads(marker.read_text())
-        except json.JSONDecodeError:
-            raise GenzooError(f"{str(marker)!r} is damaged; delete {str(out_dir)!r} or choose another --out") from None
-        same = {k: old.get(k) for k in ident} == ident
-        if not same:
-            raise GenzooError(
-                f"{str(out_dir)!r} holds results of suite {old.get('suite')!r} v{old.get('version')} "
-                f"(spec sha256 {str(old.get('spec_sha256'))[:12]}, quick={old.get('quick')}, overrides={old.get('overrides')}); "
-                f"this run is {ident['suite']!r} v{ident['version']} (sha256 {ident['spec_sha256'][:12]}, "
-                f"quick={ident['quick']}, overrides={ident['overrides']}); results of different specs are never mixed: "
-                "use another --out or delete that directory"
-            )
-    elif out_dir.exists() and any(out_dir.iterdir()):
-        raise GenzooError(f"{str(out_dir)!r} is not empty and holds no {SUITE_FILE}: not a genzoo suite output; "
-                          "use another --out or delete that directory")
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "cells").mkdir(exist_ok=True)
-    if not marker.is_file():
-        write_json_atomic(marker, {**ident, "created": time.strftime("%Y-%m-%d %H:%M:%S")})
-        shutil.copyfile(spec_path, out_dir / "spec.toml")
+class SuiteExperiment(Experiment):
+    """A TOML suite spec run by the experiment engine: each cell trains one (model variant × data ×
+    seed) run through the trainer (so ``--time-limit`` stops it at a checkpoint) and scores it.
+
+    Options are the spec's ``train.*`` values and ``seeds`` (``--set steps=…``, ``--set train.lr=…``,
+    ``--set seeds=0,1``); any other key is refused before anything is written.
+    """
+
+    version = 1
+
+    def __init__(self, spec: dict[str, Any], text: str, name: str | None = None) -> None:
+        self.spec, self.text = spec, text
+        self.name = name or spec["name"]
+        self.summary = f"suite: {spec['description']}"
+
+    @classmethod
+    def from_file(cls, path: Path, name: str | None = None) -> "SuiteExperiment":
+        return cls(load_spec(path), Path(path).read_text(), name)
+
+    @classmethod
+    def from_text(cls, text: str, where: str, name: str | None = None) -> "SuiteExperiment":
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"{where}.toml"
+            path.write_text(text)
+            return cls.from_file(path, name)
+
+    def resolve(self, sets: dict[str, str], quick: bool) -> Options:
+        from genzoo.registry import did_you_mean
+        from genzoo.train.trainer import TrainConfig
+
+        valid = ["seeds", *[f.name for f in dataclasses.fields(TrainConfig)]]
+        out = Options()
+        for key, value in sets.items():
+            bare = key.removeprefix("train.")
+            if bare not in valid:
+                raise GenzooError(f"unknown option {key!r} for suite {self.name!r};{did_you_mean(bare, valid)} "
+                                  f"valid: {', '.join(sorted(valid))} (train.* values)")
+            out[key] = value
+        return out
+
+    def identity(self, o: Options, quick: bool, sets: dict[str, str]) -> dict[str, Any]:
+        old = identity(self.spec, quick, dict(o))
+        text = json.dumps(old, sort_keys=True, separators=(",", ":"))
+        return {**old, "experiment": self.name, "options": dict(o), "suite_sha256": old["spec_sha256"],
+                "spec_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+    def grid(self, o: Options, quick: bool) -> list[dict[str, Any]]:
+        return cells(self.spec, quick, dict(o))
+
+    def check(self, o: Options, quick: bool) -> None:
+        validate(self.spec, self.grid(o, quick))
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell(c["id"], c, c["seed"], cost=float(c["steps"])) for c in self.grid(o, quick)]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
+        result = run_cell(cell.params, str(ctx.out), 0)
+        return {k: v for k, v in result.items() if k not in ("id", "label", "model", "data_label", "seed", "steps", "versions")}
+
+    def report(self, records: list[dict[str, Any]], o: Options, out: Path, quick: bool) -> None:
+        ident = self.identity(o, quick, dict(o))
+        write_json_atomic(out / SUITE_FILE, ident)
+        (out / "spec.toml").write_text(self.text)
+        summary = write_tables(self.spec, self.grid(o, quick), out, ident)
+        print(format_summary(summary, self.spec["metrics"]))
 
 
-def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
+def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None,
+              **engine_options: Any) -> Path:
     """Run (or resume) every cell of the spec at ``spec_path`` into ``out_dir``; write the tables."""
-    spec_path, out_dir, options = Path(spec_path), Path(out_dir), dict(options or {})
-    spec = load_spec(spec_path)
-    grid = cells(spec, quick, options)
-    validate(spec, grid)
-    ident = identity(spec, quick, options)
-    prepare_out(out_dir, ident, spec_path)
-    sha = ident["spec_sha256"]
-    todo = [c for c in grid if read_cell(out_dir / "cells" / f"{c['id']}.json", sha) is None]
-    n = len(grid)
-    print(f"suite {spec['name']} v{spec['version']} (spec sha256 {sha[:12]}{', quick' if quick else ''}): "
-          f"{n} cells, {n - len(todo)} already done, {len(todo)} to run with {jobs} job(s) -> {out_dir}", flush=True)
-    start = time.perf_counter()
-    failures: list[str] = []
-    done = n - len(todo)
+    from genzoo.bench import engine
 
-    def record(cell: dict[str, Any], outcome: dict[str, Any]) -> None:
-        nonlocal done
-        done += 1
-        failed_path = out_dir / "cells" / f"{cell['id']}.failed.json"
-        if outcome["ok"]:
-            result = {**outcome["result"], "spec_sha256": sha, "spec_version": spec["version"]}
-            write_json_atomic(out_dir / "cells" / f"{cell['id']}.json", result)
-            failed_path.unlink(missing_ok=True)
-            shown = "  ".join(f"{m}={result[m]:.4g}" for m in spec["metrics"] if isinstance(result.get(m), (int, float)))
-            print(f"[{done}/{n}] done   {cell['id']} in {result['seconds']:.1f}s"
-                  f"{' (resumed)' if result['resumed'] else ''}: {shown}", flush=True)
-        else:
-            write_json_atomic(failed_path, {"id": cell["id"], "label": cell["label"], "data_label": cell["data_label"],
-                                      "seed": cell["seed"], "kind": outcome["kind"], "error": outcome["error"],
-                                      "traceback": outcome["traceback"], "spec_sha256": sha})
-            failures.append(f"{cell['id']}: {outcome['error']}")
-            print(f"[{done}/{n}] FAILED {cell['id']}: {outcome['error']}", flush=True)
-
-    try:
-        if jobs == 1 or len(todo) <= 1:
-            for cell in todo:
-                print(f"[{done + 1}/{n}] run    {cell['id']} ({cell['model']}, {cell['steps']} steps)", flush=True)
-                record(cell, _attempt(cell, str(out_dir), 0))
-        else:
-            import multiprocessing as mp
-
-            with ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=mp.get_context("spawn")) as pool:
-                futures = {pool.submit(_attempt, c, str(out_dir), 1): c for c in seed_major(todo)}
-                for fut in as_completed(futures):
-                    try:
-                        outcome = fut.result()
-                    except Exception as e:  # noqa: BLE001 - a worker died (killed, out of memory)
-                        outcome = {"ok": False, "kind": type(e).__name__, "error": f"worker process failed: {e!r}",
-                                   "traceback": traceback.format_exc()}
-                    record(futures[fut], outcome)
-    finally:
-        elapsed = time.perf_counter() - start
-        if todo:
-            _append_timing(out_dir, elapsed, done - (n - len(todo)), jobs)
-    summary = write_tables(spec, grid, out_dir, ident)
-    print(format_summary(summary, spec["metrics"]))
-    print(f"wall-clock time: {elapsed:.1f} s for {len(todo)} cell(s) with {jobs} job(s); "
-          f"report: genzoo report {out_dir}")
-    if failures:
-        raise GenzooError(f"{len(failures)} of {n} cell(s) failed (finished cells are kept; rerun to retry; "
-                          f"details in {out_dir / 'cells'}/*.failed.json); first: {failures[0]}")
-    return out_dir
+    exp = SuiteExperiment.from_file(Path(spec_path))
+    result = engine.run(exp, Path(out_dir), dict(options or {}), quick=quick, jobs=jobs, **engine_options)
+    print(f"report: genzoo report {out_dir}")
+    if result["failed"]:
+        raise GenzooError(f"{len(result['failed'])} of {result['cells']} cell(s) failed (finished cells are kept; rerun to "
+                          f"retry; details in {Path(out_dir) / 'cells'}/*.failed.json); first: {result['failed'][0]}")
+    return Path(out_dir)
 
 
 def run_derived_suite(base: str, name: str, description: str, models_toml: str, out_dir: Path, *,
@@ -567,15 +539,6 @@ def derived_benchmark(name: str, base: str, description: str, models_toml: str, 
 
     run.__doc__ = description
     return benchmark(name)(run)
-
-
-def _append_timing(out_dir: Path, seconds: float, cells_run: int, jobs: int) -> None:
-    path = out_dir / "timing.json"
-    runs = json.loads(path.read_text())["invocations"] if path.is_file() else []
-    runs.append({"seconds": seconds, "cells_run": cells_run, "jobs": jobs, "cpus": os.cpu_count(),
-                 "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
-                 "finished": time.strftime("%Y-%m-%d %H:%M:%S")})
-    write_json_atomic(path, {"seconds": sum(r["seconds"] for r in runs), "invocations": runs})
 
 
 # ---------------------------------------------------------------------------------- tables

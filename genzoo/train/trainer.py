@@ -47,6 +47,24 @@ PICTURE = "samples/step_{step:07d}.png"  # written by the on_sample callback, sh
 
 #: Conventional names (as in PyTorch Lightning) → autocast dtype; "32" runs in float32 throughout.
 PRECISIONS: dict[str, torch.dtype | None] = {"32": None, "bf16-mixed": torch.bfloat16, "16-mixed": torch.float16}
+_STOP_AT: list[float | None] = [None]  # a wall-clock deadline (time.time()) set by stop_at()
+
+
+class Stopped(Exception):
+    """Training reached a :func:`stop_at` deadline; a checkpoint of the step reached was written."""
+
+
+@contextlib.contextmanager
+def stop_at(deadline: float | None) -> Any:
+    """Within this block, :meth:`Trainer.fit` checkpoints and raises :class:`Stopped` once
+    ``time.time() >= deadline``, so a campaign's time limit cuts a run where the next call resumes it."""
+    previous, _STOP_AT[0] = _STOP_AT[0], deadline
+    try:
+        yield
+    finally:
+        _STOP_AT[0] = previous
+
+
 #: What ``precision`` accepts: "auto" (resolved per device by genzoo.hardware.auto_precision) or a concrete one.
 PRECISION_CHOICES = ("auto", *PRECISIONS)
 
@@ -430,6 +448,10 @@ class Trainer:
                 ckpt_now = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
                 sample_now = (cfg.sample_every and self.step % cfg.sample_every == 0) or self.step == cfg.steps
                 if not (log_now or ckpt_now or sample_now):
+                    if _STOP_AT[0] is not None and time.time() >= _STOP_AT[0]:
+                        self._check_finite(last_checked)
+                        self.save()
+                        raise Stopped(f"stopped at the time limit at step {self.step} of {cfg.steps}; checkpoint written")
                     continue
                 self._check_finite(last_checked)
                 last_checked = self.step
@@ -461,6 +483,10 @@ class Trainer:
                 if ckpt_now:
                     self.save()
                     self._saved_step = self.step
+                if _STOP_AT[0] is not None and time.time() >= _STOP_AT[0] and self.step < cfg.steps:
+                    if not ckpt_now:
+                        self.save()
+                    raise Stopped(f"stopped at the time limit at step {self.step} of {cfg.steps}; checkpoint written")
             self._hparams_to_tensorboard(writer, final)
             if self.is_main and self.on_sample is not None:
                 self._write_account()
