@@ -330,44 +330,35 @@ def test_spec_hash_covers_pinned_values_not_citations_or_prose():
         assert suite.spec_hash({**spec, key: value}) != base, key
 
 
-@pytest.mark.parametrize("bench", ["ebm_modes", "ali_features"])
-def test_derived_mode_suites_keep_the_mode_collapse_protocol(bench, tmp_path, monkeypatch):
+@pytest.mark.parametrize("name", ["ebm-modes", "ali-modes", "mode-collapse-remedies"])
+def test_derived_mode_suites_keep_the_mode_collapse_protocol(name):
     """The energy and ALI rows of claim 3 are only comparable if their data, budget and rule are the GANs'."""
-    import importlib
+    from genzoo.bench import lookup
 
-    written = {}
-    monkeypatch.setattr(suite, "run_suite", lambda spec, out, **kw: written.update(spec=Path(spec), kw=kw) or Path(out))
-    module = importlib.import_module(f"genzoo.bench.{bench}")
-    fn = module.ebm_modes_benchmark if bench == "ebm_modes" else module._mode_rows
-    if bench == "ebm_modes":
-        fn(tmp_path, False, 1, {})
-    else:
-        fn(tmp_path, {"modes_steps": "5000", "modes_seeds": "0,1,2"}, False, 1)
-    derived, base = suite.load_spec(written["spec"]), suite.load_spec(SPECS / "mode-collapse.toml")
+    derived, base = lookup(name).spec, suite.load_spec(SPECS / "mode-collapse.toml")
     for key in ("train", "data", "protocol", "seeds", "metrics"):
         assert derived[key] == base[key], key
     assert derived["notes"].split("\n\n")[0] == base["notes"].split("\n\n")[0]  # geometry and evaluation rule
-    assert {m["model"] for m in derived["models"]}.isdisjoint({"wgan", "fgan", "lsgan"})
-    assert written["kw"]["options"] == {"steps": "5000", "seeds": "0,1,2"}
+    if name != "mode-collapse-remedies":
+        assert {m["model"] for m in derived["models"]}.isdisjoint({"wgan", "fgan", "lsgan"})
     suite.validate(derived, suite.cells(derived, False, {}))  # every model/value resolves before anything runs
 
 
-def test_stacked_bridges_keep_the_stacked_mnist_protocol_and_cite_veegan(tmp_path, monkeypatch):
-    from genzoo.bench.stacked_bridges import stacked_bridges_benchmark
+def test_stacked_bridges_keep_the_stacked_mnist_protocol_and_cite_veegan(tmp_path):
+    from genzoo.bench import engine, lookup
 
-    written = {}
-    monkeypatch.setattr(suite, "run_suite", lambda spec, out, **kw: written.update(spec=Path(spec), kw=kw) or Path(out))
-    stacked_bridges_benchmark(tmp_path, False, 1, {"models": "ALI,BiGAN", "steps": "1000"})
-    derived, base = suite.load_spec(written["spec"]), suite.load_spec(SPECS / "stacked-mnist.toml")
+    exp = lookup("stacked-mnist-bridges")
+    derived, base = exp.spec, suite.load_spec(SPECS / "stacked-mnist.toml")
     for key in ("train", "data", "protocol", "evaluate", "metrics"):
         assert derived[key] == base[key], key
-    assert [m["label"] for m in derived["models"]] == ["ALI", "BiGAN"]
+    assert [m["label"] for m in derived["models"]] == ["ALI", "BiGAN", "MEG"]
     assert {(p["label"], p["metric"], p["value"]) for p in derived["published"]} == {
         ("ALI", "stacked_modes", 16), ("ALI", "stacked_kl", 5.4)}  # VEEGAN, Table 2
-    assert written["kw"]["options"] == {"steps": "1000", "seeds": "0,1,2"}
-    suite.validate(derived, suite.cells(derived, False, {}))
+    _, _, _, grid = engine.plan(exp, {"models": "ALI,BiGAN", "steps": "1000"}, False)
+    assert {c.params["label"] for c in grid} == {"ALI", "BiGAN"} and len(grid) == 6
+    assert all("train.steps=1000" in c.params["sets"] for c in grid)
     with pytest.raises(GenzooError, match="models='ALI,VAE'"):
-        stacked_bridges_benchmark(tmp_path, False, 1, {"models": "ALI,VAE"})
+        engine.plan(exp, {"models": "ALI,VAE"}, False)
 
 
 def test_placement_overrides_keep_a_report_a_result():

@@ -16,19 +16,18 @@ then on the first ``n_test`` test images:
 **2-D mixtures**: ALI, BiGAN and the non-saturating GAN trained under the mode-collapse suite's
 protocol (``genzoo/bench/specs/mode-collapse.toml``: ring8 and grid25, batch 512, z ∈ R^256,
 MLPs 2×128, lr_G 1e-3, lr_D 1e-4, 2 500 samples, Euclidean 3σ rule, null baselines scored the
-same way) — run by the suite runner from a spec written to ``OUT/ali-modes.toml`` that keeps the
-mode-collapse protocol and replaces only its model list. ``modes_steps`` sets the updates
-(protocol: 5 000; ``--quick``: 1 000, one seed). VEEGAN's Table 1 rows for ALI and the GAN on the
-2D Ring and 2D Grid are copied beside ours (their networks and budgets; the same 3σ rule).
+same way) — the suite ``genzoo bench ali-modes``, which keeps the mode-collapse protocol and
+replaces only its model list (``--set steps=…``: protocol 5 000; ``--quick``: 1 000, one seed).
+VEEGAN's Table 1 rows for ALI and the GAN on the 2D Ring and 2D Grid are copied beside ours (their
+networks and budgets; the same 3σ rule).
 
-Outputs in OUT: ``ali_features.csv/json`` and ``summary.md`` (MNIST rows), ``recon_<model>_seed<s>.png``
-(row pairs: test images, their reconstructions G(E(x))), ``modes/`` (the suite's tables; render
-them with ``genzoo report OUT/modes``) and the training runs.
+Outputs of ``genzoo bench ali-features`` in OUT: ``ali_features.csv/json`` and ``summary.md``,
+``recon_<model>_seed<s>.png`` (row pairs: test images, their reconstructions G(E(x))) and the
+training runs.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -36,20 +35,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from genzoo.bench import benchmark, mean_std, resolve_options, write_results
-
-#: option → (full value, --quick value).
-DEFAULTS: dict[str, tuple[str, str]] = {
-    "seeds": ("0,1,2", "0"),
-    "models": ("ali,bigan", "ali,bigan"),
-    "n": ("50000", "6000"),
-    "n_test": ("2000", "1000"),
-    "n_probe": ("10000", "3000"),
-    "steps": ("5000", "300"),
-    "width": ("32", "16"),
-    "modes_steps": ("5000", "1000"),
-    "modes_seeds": ("0,1,2", "0"),
-}
+from genzoo.bench import experiment, mean_std, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug, train
+from genzoo.bench.suite import derived_benchmark
 
 MODE_MODELS = """
 [[models]]
@@ -141,56 +129,78 @@ def _probe(f_train: Tensor, y_train: Tensor, f_test: Tensor, y_test: Tensor) -> 
     return float(clf.score(f_test.flatten(1).numpy(), y_test.numpy()))
 
 
-def _mnist_rows(out: Path, opts: dict[str, str]) -> list[dict[str, Any]]:
-    from genzoo import config, data, run
-    from genzoo.metrics.features import classify
-    from genzoo.models import MODELS, DataSpec
-    from genzoo.viz.images import save_image_grid
+@experiment
+class AliFeatures(Experiment):
+    """ALI/BiGAN on MNIST: reconstructions keep the digit, linear probe on E(x) (2-D modes: ``ali-modes``)."""
 
-    ds = data.load("mnist", n=int(opts["n"]))
-    n_test, n_probe = int(opts["n_test"]), int(opts["n_probe"])
-    x_test, y_test = ds.test_x[:n_test], ds.test_y[:n_test]
-    x_probe, y_probe = ds.x[:n_probe], ds.y[:n_probe]
-    digits = lambda t: classify(t.clamp(0, 1))[:, 0].argmax(-1)  # noqa: E731
-    rows: list[dict[str, Any]] = [{"method": "raw pixels", "seed": -1, "probe_acc": _probe(x_probe, y_probe, x_test, y_test)}]
-    for name in opts["models"].split(","):
-        for seed in [int(s) for s in opts["seeds"].split(",")]:
-            t0 = time.perf_counter()
-            sets = [f"model.width={opts['width']}", f"data.n={opts['n']}", f"train.seed={seed}", f"train.steps={opts['steps']}",
-                    "train.batch_size=64", "train.threads=1", "train.progress=false", "train.sample_every=0", "train.n_eval=500"]
-            cfg = run.resolve(name, "mnist", sets=sets)
-            runs = out / "runs"
-            if (runs / f"{name}_seed{seed}").exists():
-                shutil.rmtree(runs / f"{name}_seed{seed}")
-            run_dir, metrics = run.train(cfg, runs, f"{name}_seed{seed}")
-            model, _ = run.load(run_dir)
-            seconds = time.perf_counter() - t0
-            torch.manual_seed(seed)
-            cls = MODELS.get(name)
-            untrained = cls(config.build(cls.Config, cfg["model_config"].__dict__), DataSpec.of(ds))  # the same seed's init
-            recon = model.reconstruct(x_test)
-            rows.append({"method": name, "seed": seed,
-                         "recon_class_acc": float((digits(recon) == y_test).float().mean()),
-                         "null_prior_sample_acc": float((digits(model.sample(n_test)) == y_test).float().mean()),
-                         "probe_acc": _probe(model.encode(x_probe), y_probe, model.encode(x_test), y_test),
-                         "recon_l1": float((recon - x_test).abs().mean()),
-                         "fid": metrics.get("fid", float("nan")), "train_seconds": seconds})
-            rows.append({"method": f"{name} encoder at initialisation", "seed": seed,
-                         "probe_acc": _probe(untrained.encode(x_probe), y_probe, untrained.encode(x_test), y_test)})
-            k = 10
-            save_image_grid(torch.cat([x_test[:k], recon[:k], x_test[k:2 * k], recon[k:2 * k]]),
-                            out / f"recon_{name}_seed{seed}.png", nrow=k)
-    return rows
+    name = "ali-features"
+    options = {
+        "seeds": Option((0, 1, 2), (0,), "one trained model per seed"),
+        "models": Option(("ali", "bigan"), meaning="models with an encoder", choices=("ali", "bigan")),
+        "n": Option(50_000, 6000, "MNIST training images"),
+        "n_test": Option(2000, 1000, "test images scored"),
+        "n_probe": Option(10_000, 3000, "training images the linear probe is fitted on"),
+        "steps": Option(5000, 300, "updates of batch 64"),
+        "width": Option(32, 16, "DCGAN channels"),
+    }
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        trained = [Cell(slug(m, f"seed{s}"), {"model": m}, seed=s, priority=s, cost=o.steps) for m in o.models for s in o.seeds]
+        return [Cell("raw_pixels", {}, priority=-1, cost=1), *trained]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
+        from genzoo import config, data, run
+        from genzoo.metrics.features import classify
+        from genzoo.models import MODELS, DataSpec
+        from genzoo.viz.images import save_image_grid
+
+        ds = data.load("mnist", n=o.n)
+        x_test, y_test = ds.test_x[:o.n_test], ds.test_y[:o.n_test]
+        x_probe, y_probe = ds.x[:o.n_probe], ds.y[:o.n_probe]
+        if not cell.params:
+            return {"rows": [{"method": "raw pixels", "seed": -1, "probe_acc": _probe(x_probe, y_probe, x_test, y_test)}]}
+        name, seed = cell.params["model"], cell.seed
+        sets = [f"model.width={o.width}", f"data.n={o.n}", f"train.seed={seed}", f"train.steps={o.steps}",
+                "train.batch_size=64", "train.threads=1", "train.progress=false", "train.sample_every=0", "train.n_eval=500"]
+        cfg = run.resolve(name, "mnist", sets=sets)
+        t0 = time.perf_counter()
+        run_dir, metrics = train(ctx, cfg)
+        seconds = time.perf_counter() - t0
+        model, _ = run.load(run_dir)
+        torch.manual_seed(seed)
+        cls = MODELS.get(name)
+        untrained = cls(config.build(cls.Config, cfg["model_config"].__dict__), DataSpec.of(ds))  # the same seed's init
+        digits = lambda t: classify(t.clamp(0, 1))[:, 0].argmax(-1)  # noqa: E731
+        recon = model.reconstruct(x_test)
+        k = 10
+        save_image_grid(torch.cat([x_test[:k], recon[:k], x_test[k:2 * k], recon[k:2 * k]]), ctx.run_dir / "recon.png", nrow=k)
+        return {"rows": [
+            {"method": name, "seed": seed,
+             "recon_class_acc": float((digits(recon) == y_test).float().mean()),
+             "null_prior_sample_acc": float((digits(model.sample(o.n_test)) == y_test).float().mean()),
+             "probe_acc": _probe(model.encode(x_probe), y_probe, model.encode(x_test), y_test),
+             "recon_l1": float((recon - x_test).abs().mean()), "fid": metrics.get("fid", float("nan")),
+             "train_seconds": seconds},
+            {"method": f"{name} encoder at initialisation", "seed": seed,
+             "probe_acc": _probe(untrained.encode(x_probe), y_probe, untrained.encode(x_test), y_test)}]}
+
+    def report(self, records: list[dict[str, Any]], o: Options, out: Path, quick: bool) -> None:
+        import shutil
+
+        rows = [row for r in records for row in r["metrics"]["rows"]]
+        for r in records:
+            if r["params"]:
+                shutil.copyfile(out / "runs" / r["id"] / "recon.png", out / f"recon_{r['params']['model']}_seed{r['seed']}.png")
+        write_results(out, "ali_features", rows, protocol=dict(o), quick=quick,
+                      seconds=sum(r["seconds"] for r in records), torch=torch.__version__)
+        (out / "summary.md").write_text(_summary(rows))
+        print(_summary(rows))
 
 
-def _mode_rows(out: Path, opts: dict[str, str], quick: bool, jobs: int) -> Path:
-    from genzoo.bench.suite import run_derived_suite
-
-    return run_derived_suite(
-        "mode-collapse.toml", "ali-modes",
-        "ALI and BiGAN (and the non-saturating GAN) under the mode-collapse protocol: modes, high-quality share, exact W1",
-        MODE_MODELS, out / "modes", quick=quick, jobs=jobs,
-        options={"steps": opts["modes_steps"], "seeds": opts["modes_seeds"]})
+ali_modes = derived_benchmark(
+    "ali-modes", "mode-collapse.toml",
+    "ALI and BiGAN (and the non-saturating GAN) under the mode-collapse protocol: modes, high-quality share, exact W1",
+    MODE_MODELS)
 
 
 def _summary(rows: list[dict[str, Any]]) -> str:
@@ -207,21 +217,3 @@ def _summary(rows: list[dict[str, Any]]) -> str:
         lines.append(f"| {method} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
-
-@benchmark("ali-features")
-def ali_features_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
-    """ALI/BiGAN: reconstructions keep the digit, linear probe on E(x), 2-D modes under the GANs' protocol."""
-    opts = resolve_options("ali-features", options, DEFAULTS, quick, extra=("only",))
-    only = options.get("only", "mnist,modes").split(",")
-    torch.set_num_threads(1)
-    t0 = time.perf_counter()
-    if "mnist" in only:
-        rows = _mnist_rows(out, opts)
-        write_results(out, "ali_features", rows, protocol=opts, quick=quick, seconds=time.perf_counter() - t0,
-                      torch=torch.__version__)
-        (out / "summary.md").write_text(_summary(rows))
-        print(_summary(rows))
-    if "modes" in only:
-        _mode_rows(out, opts, quick, jobs)
-    print(f"ali-features: {time.perf_counter() - t0:.0f} s; results in {out}")
-    return out

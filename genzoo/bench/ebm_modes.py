@@ -5,7 +5,7 @@ the energy-based models of the GAN↔EBM bridge under exactly that spec's protoc
 (ring8 and grid25, 5 000 iterations of batch 512, 2 500 samples, the Euclidean 3σ high-quality
 rule, exact W1, the same null baselines) by writing a spec that keeps everything before the
 mode-collapse spec's first ``[[models]]`` table and replaces only the model list
-(:func:`genzoo.bench.suite.run_derived_suite`). Networks are sized like the GAN rows: energy MLPs
+(:func:`genzoo.bench.suite.derived_spec`). Networks are sized like the GAN rows: energy MLPs
 of 2 hidden layers of 128 (the GANs' discriminator) and, where a generator samples the negatives,
 a 2 × 128 generator from z ∈ R^256. Everything else is each model's paper defaults (module
 docstrings of :mod:`genzoo.models.ebm`, :mod:`genzoo.models.ddgm`, :mod:`genzoo.models.meg`):
@@ -64,4 +64,4 @@ rows of claim 3 are in the mode-collapse report; the nulls below are scored by t
 ebm_modes_benchmark = derived_benchmark(
     "ebm-modes", "mode-collapse.toml",
     "EBM, DDGM and MEG under the mode-collapse protocol: modes, high-quality share, exact W1",
-    ENERGY_MODELS, NOTES, steps=("5000", "400"))
+    ENERGY_MODELS, NOTES, quick_values={"steps": 400, "seeds": [0]})

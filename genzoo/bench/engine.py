@@ -168,6 +168,26 @@ class CellContext:
         return math.inf if self.deadline is None else self.deadline - time.time()
 
 
+def train(ctx: CellContext, run_config: dict[str, Any]) -> tuple[Path, dict[str, float]]:
+    """Train ``run_config`` (from :func:`genzoo.run.resolve`) in the cell's run directory through the
+    trainer, continuing from its checkpoint when a time limit cut it; returns (run_dir, last metrics).
+
+    The metrics are the last value of every logged quantity, the same whether the run went in one
+    piece or several.
+    """
+    from genzoo import run as runs
+    from genzoo.files import METRICS, last_metrics
+    from genzoo.train.trainer import CHECKPOINT
+
+    if (ctx.run_dir / CHECKPOINT).exists():
+        runs.resume(ctx.run_dir)
+    else:
+        if ctx.run_dir.exists():  # created but never checkpointed: start again
+            shutil.rmtree(ctx.run_dir)
+        runs.train(run_config, ctx.run_dir.parent, ctx.run_dir.name)
+    return ctx.run_dir, last_metrics(ctx.run_dir / METRICS)
+
+
 class Interrupted(Exception):
     """A cell stopped at the time limit; its checkpoint lets the next call continue it."""
 

@@ -8,7 +8,7 @@ fixed point but makes the critic's output reach the flat part of tanh only at τ
 pre-activations. (BEGAN's remedy, a wider code, is a row of the mode-collapse spec itself.)
 
 Run under the mode-collapse suite's protocol, budget and data exactly (a derived spec,
-:func:`genzoo.bench.suite.run_derived_suite`), beside the same null baselines; the τ = 1 row is
+:func:`genzoo.bench.suite.derived_spec`), beside the same null baselines; the τ = 1 row is
 the suite's own ``f-GAN TV`` row. ``genzoo bench mode-collapse-remedies``; ``--set steps=…`` and
 ``--set seeds=…`` change the budget; ``--quick``: 1 000 iterations, seed 0.
 """

@@ -5,7 +5,7 @@ MNIST digits as the R, G, B channels (1 000 modes), 26 000 samples whose channel
 classifier labels, modes covered and KL to the uniform distribution over the 1 000 classes, FID
 and KID on 10 000 vs 10 000 images with genzoo's classifier features, DCGAN networks of width 32,
 batch 64. This benchmark writes a spec that keeps everything before that spec's first
-``[[models]]`` table (:func:`genzoo.bench.suite.run_derived_suite`) and runs:
+``[[models]]`` table (:func:`genzoo.bench.suite.derived_spec`) and runs:
 
 * ``ALI`` (Dumoulin et al. 2017) and ``BiGAN`` (Donahue et al. 2017): the GAN rows' DCGAN generator
   and discriminator body, plus an encoder of the same width; D sees (x, z) pairs.
@@ -24,13 +24,7 @@ one CPU thread); ``--quick`` checks that it runs (40 updates).
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from genzoo.bench import benchmark, resolve_options
-
-#: option → (full value, --quick value).
-DEFAULTS: dict[str, tuple[str, str]] = {"steps": ("2000", "40"), "seeds": ("0,1,2", "0"),
-                                        "models": ("ALI,BiGAN,MEG", "ALI,BiGAN,MEG")}
+from genzoo.bench.suite import derived_benchmark
 
 #: label → [[models]] table; ``--set models=ALI,BiGAN`` runs a subset.
 MODELS: dict[str, str] = {
@@ -80,21 +74,9 @@ Published: VEEGAN's Table 2 lists ALI (copied exactly); the MEG paper's table is
 """
 
 
-@benchmark("stacked-mnist-bridges")
-def stacked_bridges_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
-    """Claim 4 for ALI, BiGAN and MEG: Stacked-MNIST modes, KL, FID/KID under the GANs' protocol."""
-    from genzoo.bench.suite import run_derived_suite
 
-    from genzoo.errors import GenzooError
-
-    opts = resolve_options("stacked-mnist-bridges", options, DEFAULTS, quick)
-    labels = [m.strip() for m in opts["models"].split(",") if m.strip()]
-    unknown = [m for m in labels if m not in MODELS]
-    if unknown or not labels:
-        raise GenzooError(f"invalid --set models={opts['models']!r}: expected a comma-separated subset of {', '.join(MODELS)}")
-    return run_derived_suite(
-        "stacked-mnist.toml", "stacked-mnist-bridges",
-        "ALI, BiGAN and MEG on Stacked-MNIST (1000 modes) under the GANs' protocol: modes, KL, FID/KID",
-        "".join(MODELS[m] for m in labels) + PUBLISHED, out / "suite", notes=NOTES, quick=quick, jobs=jobs,
-        quick_values={"steps": 40, "sample_every": 0, "log_every": 20, "checkpoint_every": 40, "seeds": [0]},
-        options={"steps": opts["steps"], "seeds": opts["seeds"]})
+stacked_bridges_benchmark = derived_benchmark(
+    "stacked-mnist-bridges", "stacked-mnist.toml",
+    "ALI, BiGAN and MEG on Stacked-MNIST (1000 modes) under the GANs' protocol: modes, KL, FID/KID",
+    "".join(MODELS.values()) + PUBLISHED, NOTES,
+    quick_values={"steps": 40, "sample_every": 0, "log_every": 20, "checkpoint_every": 40, "seeds": [0]})

@@ -436,7 +436,7 @@ class SuiteExperiment(Experiment):
         from genzoo.registry import did_you_mean
         from genzoo.train.trainer import TrainConfig
 
-        valid = ["seeds", *[f.name for f in dataclasses.fields(TrainConfig)]]
+        valid = ["seeds", "models", *[f.name for f in dataclasses.fields(TrainConfig)]]
         out = Options()
         for key, value in sets.items():
             bare = key.removeprefix("train.")
@@ -453,7 +453,17 @@ class SuiteExperiment(Experiment):
                 "spec_sha256": hashlib.sha256(text.encode()).hexdigest()}
 
     def grid(self, o: Options, quick: bool) -> list[dict[str, Any]]:
-        return cells(self.spec, quick, dict(o))
+        """The spec's cells; ``models=a,b`` keeps the variants with those labels or model names."""
+        options = {k: v for k, v in o.items() if k != "models"}
+        grid = cells(self.spec, quick, options)
+        if "models" in o:
+            wanted = {m.strip() for m in str(o["models"]).split(",") if m.strip()}
+            known = {m["label"] for m in self.spec["models"]} | {m["model"] for m in self.spec["models"]}
+            if not wanted or wanted - known:
+                raise GenzooError(f"invalid value models={o['models']!r}: expected a comma-separated subset of "
+                                  f"{', '.join(m['label'] for m in self.spec['models'])} (labels or model names)")
+            grid = [c for c in grid if c["label"] in wanted or c["model"] in wanted]
+        return grid
 
     def check(self, o: Options, quick: bool) -> None:
         validate(self.spec, self.grid(o, quick))
@@ -487,10 +497,9 @@ def run_suite(spec_path: Path, out_dir: Path, quick: bool = False, jobs: int = 1
     return Path(out_dir)
 
 
-def run_derived_suite(base: str, name: str, description: str, models_toml: str, out_dir: Path, *,
-                      notes: str | None = None, quick_values: dict[str, Any] | None = None,
-                      quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
-    """Run ``models_toml`` under the protocol, budget and data of the shipped spec ``base``.
+def derived_spec(base: str, name: str, description: str, models_toml: str, notes: str | None = None,
+                 quick_values: dict[str, Any] | None = None) -> str:
+    """A suite spec with the protocol, budget and data of the shipped spec ``base`` and other models.
 
     Everything before ``base``'s first ``[[models]]`` table is kept verbatim (so its pinned protocol,
     train values, data and notes, and hence its null baselines, are the same), its name and
@@ -498,8 +507,7 @@ def run_derived_suite(base: str, name: str, description: str, models_toml: str, 
     (``[[models]]`` tables, and ``[[published]]`` ones where papers report these models), its
     ``[quick]`` table by ``quick_values`` (default: 1 000 steps, seed 0).
     ``notes``, when given, replaces everything after the first paragraph of ``base``'s notes (which
-    states the geometry and the evaluation rule). The derived spec is written to
-    ``out_dir.parent / (name + '.toml')`` and run into ``out_dir``.
+    states the geometry and the evaluation rule).
     """
     from genzoo.bench import SPECS
 
@@ -512,33 +520,20 @@ def run_derived_suite(base: str, name: str, description: str, models_toml: str, 
         end = head.index('"""', start)
         first = head[start:end].strip("\n").split("\n\n")[0]
         head = head[:start] + "\n" + first + "\n\n" + notes.strip("\n") + "\n" + head[end:]
-    out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    spec = out_dir.parent / f"{name}.toml"
     quick_values = {"steps": 1000, "seeds": [0]} if quick_values is None else quick_values
     quick_toml = "".join(f"{k} = {json.dumps(v)}\n" for k, v in quick_values.items())
-    spec.write_text(head + models_toml + "\n[quick]\n" + quick_toml)
-    return run_suite(spec, out_dir, quick=quick, jobs=jobs, options=options)
+    return head + models_toml + "\n[quick]\n" + quick_toml
 
 
-def derived_benchmark(name: str, base: str, description: str, models_toml: str, notes: str, *,
-                      out_subdir: str = "modes", steps: tuple[str, str] = ("5000", "1000")) -> Any:
-    """Register benchmark ``name``: :func:`run_derived_suite` of ``models_toml`` under ``base``.
+def derived_benchmark(name: str, base: str, description: str, models_toml: str, notes: str | None = None, *,
+                      quick_values: dict[str, Any] | None = None) -> SuiteExperiment:
+    """Register benchmark ``name``: the suite :func:`derived_spec` builds (``--set steps=…``, ``seeds=…``,
+    ``models=…`` like any suite). Returns the registered experiment."""
+    from genzoo.bench import BENCHES
 
-    ``--set steps=…`` and ``--set seeds=…`` change the budget (defaults: ``steps`` (full, --quick)
-    and seeds 0, 1, 2 / 0); results go to ``OUT/<out_subdir>``. Returns the registered function.
-    """
-    from genzoo.bench import benchmark, resolve_options
-
-    defaults = {"steps": steps, "seeds": ("0,1,2", "0")}
-
-    def run(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
-        opts = resolve_options(name, options, defaults, quick)
-        return run_derived_suite(base, name, description, models_toml, Path(out) / out_subdir, notes=notes,
-                                 quick=quick, jobs=jobs, options={"steps": opts["steps"], "seeds": opts["seeds"]})
-
-    run.__doc__ = description
-    return benchmark(name)(run)
+    exp = SuiteExperiment.from_text(derived_spec(base, name, description, models_toml, notes, quick_values), name, name)
+    BENCHES.register(name)(exp)
+    return exp
 
 
 # ---------------------------------------------------------------------------------- tables
