@@ -26,7 +26,7 @@ singular values overshoot — measured at k = 4, σ² = 1, 4 000 updates: s₁ =
 closed form's 0.894; with sampling 0.899). Report
 the principal angles between span(W) and the top eigenvectors with λ_i > σ² (degrees), and W's
 singular values beside √(1 − σ²/λ_i). Null rows: a random k-dimensional subspace's angles, and
-the untrained W.
+the untrained W. Cells: one per (σ², k, seed).
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from pathlib import Path
 
 import torch
 
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.models import MODELS, DataSpec
 
 EIGENVALUES = (5.0, 4.0, 3.0, 2.0, 1.5, 0.8, 0.5, 0.3, 0.2, 0.1)
@@ -51,42 +52,32 @@ def principal_angles(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
     return torch.rad2deg(torch.arccos(s)).sort().values
 
 
-def closed_form(eigenvalues: torch.Tensor, k: int, sigma2: float) -> torch.Tensor:
-    """√(1 − σ²/λ_i) for the top k eigenvalues, 0 where λ_i ≤ σ²."""
-    return (1 - sigma2 / eigenvalues[:k]).clamp_min(0).sqrt()
-
-
 def run_one(k: int, sigma2: float, updates: int, seed: int, n: int = 50_000) -> dict:
     g = torch.Generator().manual_seed(seed)
     lam = torch.tensor(EIGENVALUES, dtype=torch.float64)
     D = lam.numel()
     V, _ = torch.linalg.qr(torch.randn(D, D, generator=g, dtype=torch.float64))
-    x = (torch.randn(n, D, generator=g, dtype=torch.float64) * lam.sqrt()) @ V.T
+    x = ((torch.randn(n, D, generator=g, dtype=torch.float64) * lam.sqrt()) @ V.T).float()
     torch.manual_seed(seed)
     RBM = MODELS.get("rbm")
-    cfg = RBM.Config(n_hidden=k, visible="gaussian", hidden="gaussian", sigma=math.sqrt(sigma2), lr=0.01,
-                     lr_decay_steps=updates, momentum_switch=updates // 10, weight_decay=0.0,
-                     negative_visible="sample")
-    model = RBM(cfg, DataSpec("points", (D,)))
-    W0 = model.W.detach().clone()
-    xf = x.float()
+    model = RBM(RBM.Config(n_hidden=k, visible="gaussian", hidden="gaussian", sigma=math.sqrt(sigma2), lr=0.01,
+                           lr_decay_steps=updates, momentum_switch=updates // 10, weight_decay=0.0, negative_visible="sample"),
+                DataSpec("points", (D,)))
+    W0 = model.W.detach().double()
     start = time.time()
-    for _ in range(updates):
-        model.step(xf[torch.randint(n, (100,), generator=g)])
+    for _ in range(updates):  # a private loop (not the trainer): its batch stream made the committed numbers
+        model.step(x[torch.randint(n, (100,), generator=g)])
     seconds = time.time() - start
     W = model.W.detach().double()
     m = int((lam[:k] > sigma2).sum())  # components the closed form extracts
-    s_learned = torch.linalg.svdvals(W)
-    s_closed = closed_form(lam, k, sigma2)
+    s_learned, s_closed = torch.linalg.svdvals(W), (1 - sigma2 / lam[:k]).clamp_min(0).sqrt()
     top = V[:, :m]
-    row = {
-        "k": k, "sigma2": sigma2, "seed": seed, "updates": updates, "extracted": m,
-        "max_angle_deg": float(principal_angles(W @ torch.linalg.svd(W, full_matrices=False)[2].T[:, :m], top).max()) if m else 0.0,
-        "max_angle_untrained_deg": float(principal_angles(W0.double()[:, :m], top).max()) if m else 0.0,
-        "max_angle_random_deg": float(principal_angles(torch.randn(D, m, generator=g, dtype=torch.float64), top).max()) if m else 0.0,
-        "max_singular_value_error": float((s_learned - s_closed).abs().max()),
-        "train_s": seconds,
-    }
+    angle = lambda A: float(principal_angles(A, top).max()) if m else 0.0  # noqa: E731
+    row = {"k": k, "sigma2": sigma2, "seed": seed, "updates": updates, "extracted": m,
+           "max_angle_deg": angle(W @ torch.linalg.svd(W, full_matrices=False)[2].T[:, :m]),
+           "max_angle_untrained_deg": angle(W0[:, :m]),
+           "max_angle_random_deg": angle(torch.randn(D, m, generator=g, dtype=torch.float64)),
+           "max_singular_value_error": float((s_learned - s_closed).abs().max()), "train_s": seconds}
     for i in range(k):
         row[f"s{i + 1}"], row[f"s{i + 1}_closed_form"] = float(s_learned[i]), float(s_closed[i])
     return row
@@ -98,13 +89,8 @@ def _figure(rows: list[dict], path: Path) -> None:
     fig = _new_figure((4.5, 4.2))
     ax = fig.add_subplot(1, 1, 1)
     for sigma2, marker in ((0.25, "o"), (1.0, "s")):
-        xs, ys = [], []
-        for r in rows:
-            if r["sigma2"] == sigma2:
-                for i in range(r["k"]):
-                    xs.append(r[f"s{i + 1}_closed_form"])
-                    ys.append(r[f"s{i + 1}"])
-        ax.scatter(xs, ys, marker=marker, label=f"σ² = {sigma2}")
+        pairs = [(r[f"s{i + 1}_closed_form"], r[f"s{i + 1}"]) for r in rows if r["sigma2"] == sigma2 for i in range(r["k"])]
+        ax.scatter([p[0] for p in pairs], [p[1] for p in pairs], marker=marker, label=f"σ² = {sigma2}")
     ax.plot([0, 1], [0, 1], color="gray", lw=1)
     ax.set_xlabel("closed form √(1 − σ²/λ_i)")
     ax.set_ylabel("singular value of W after CD-1")
@@ -113,21 +99,24 @@ def _figure(rows: list[dict], path: Path) -> None:
     _save(fig, path)
 
 
-@benchmark("rbm-pca")
-def rbm_pca(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class RbmPca(Experiment):
     """CD and PCA: a Gaussian–Gaussian RBM trained by CD-1 spans the top principal subspace; principal angles and singular values vs the closed form."""
-    options = dict(options or {})
-    torch.set_num_threads(int(options.get("threads", 1)))
-    updates = int(options.get("updates", 4000 if quick else 20_000))
-    seeds = int(options.get("seeds", 1 if quick else 2))
-    rows = []
-    for sigma2 in (0.25, 1.0):
-        for k in (1, 2, 4, 6):
-            for seed in range(seeds):
-                row = run_one(k, sigma2, updates, seed)
-                rows.append(row)
-                print(f"[rbm-pca] k={k} σ²={sigma2} seed={seed}: max angle {row['max_angle_deg']:.2f}° "
-                      f"(random {row['max_angle_random_deg']:.1f}°), |s − closed form| ≤ {row['max_singular_value_error']:.3f}", flush=True)
-    write_results(out, "rbm_pca", rows, quick=quick, eigenvalues=list(EIGENVALUES))
-    _figure(rows, out / "rbm_pca_singular_values.png")
-    return out
+
+    name = "rbm-pca"
+    options = {"updates": Option(20_000, 4000, "CD-1 updates of minibatch 100 (η decays to 0 over them)"),
+               "seeds": Option(2, 1, "number of seeds (0, 1, …)"),
+               "threads": Option(1, meaning="torch threads per cell")}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:  # one per (σ², k, seed), in the table's row order
+        return [Cell(slug(f"sigma2_{sigma2}", f"k{k}", f"s{seed}"), {"k": k, "sigma2": sigma2}, seed=seed, priority=seed,
+                     cost=o.updates / 1000) for sigma2 in (0.25, 1.0) for k in (1, 2, 4, 6) for seed in range(o.seeds)]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        torch.set_num_threads(o.threads)
+        return run_one(cell.params["k"], cell.params["sigma2"], o.updates, cell.seed)
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        rows = [r["metrics"] for r in records]
+        write_results(out, "rbm_pca", rows, quick=quick, eigenvalues=list(EIGENVALUES))
+        _figure(rows, out / "rbm_pca_singular_values.png")
