@@ -23,8 +23,7 @@ tests use. Expected picture: KL and Pearson χ² cover both modes (σ large, μ 
 reverse KL sits on the heavier mode (σ ≈ the component's std); with this mixture the global
 minimisers of JS, GAN and TV seek the mode too, squared Hellinger covers.
 
-Options (``--set key=value``): steps, batch, lr, seed, divergences (comma list), means, std,
-weights (the mixture, comma lists), threads (torch CPU threads, default 1).
+Cells: one per divergence (exact and adversarial fit), all on the same seed.
 """
 
 from __future__ import annotations
@@ -32,7 +31,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +39,8 @@ import torch
 from torch import Tensor, nn
 
 from genzoo import config, data
-from genzoo.bench import benchmark
+from genzoo.bench import experiment
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.losses.fgan import DIVERGENCES, Divergence
 from genzoo.models import MODELS, DataSpec
 from genzoo.nn import MLP
@@ -131,26 +130,6 @@ def adversarial_fit(divergence: str, dataset: data.Dataset, steps: int = 3000, b
     return {"mu": mu, "sigma": sigma, "trace": trace}
 
 
-def run(divergences=ALL, steps: int = 3000, batch: int = 1024, lr: float = 1e-2, seed: int = 0,
-        means=P_MEANS, std: float = P_STD, weights=P_WEIGHTS) -> list[dict[str, Any]]:
-    """Exact and adversarial fits for each divergence; one row per divergence."""
-    dataset = mixture(means, std, weights, seed=seed)
-    grid = Grid(dataset.density)
-    rows = []
-    for name in divergences:
-        div = DIVERGENCES.get(name)
-        exact = exact_minimiser(div, dataset.density, grid)
-        adv = adversarial_fit(name, dataset, steps, batch, lr, seed)
-        rows.append({
-            "divergence": name,
-            "mu_exact": exact["mu"], "sigma_exact": exact["sigma"], "D_exact": exact["divergence"],
-            "mu_fgan": adv["mu"], "sigma_fgan": adv["sigma"],
-            "D_fgan": grid.divergence(div, adv["mu"], adv["sigma"]),
-            "trace": adv["trace"],
-        })
-    return rows
-
-
 def _figure(rows: list[dict[str, Any]], dataset: data.Dataset, path: Path) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -179,46 +158,44 @@ def _figure(rows: list[dict[str, Any]], dataset: data.Dataset, path: Path) -> No
 COLUMNS = ("divergence", "mu_exact", "sigma_exact", "D_exact", "mu_fgan", "sigma_fgan", "D_fgan")
 
 
-@benchmark("fgan-1d")
-def fgan_1d(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class FGAN1D(Experiment):
     """Claim 2: one Gaussian fitted to a 1-D mixture under every f-divergence, exact argmin vs f-GAN."""
-    options = dict(options or {})
-    floats = lambda key, default: tuple(float(v) for v in options.get(key, ",".join(map(str, default))).split(","))
-    settings = {
-        "divergences": tuple(options.get("divergences", ",".join(ALL)).split(",")),
-        "steps": int(options.get("steps", 1500 if quick else 3000)),
-        "batch": int(options.get("batch", 256 if quick else 1024)),
-        "lr": float(options.get("lr", 1e-2)),
-        "seed": int(options.get("seed", 0)),
-        "means": floats("means", P_MEANS), "std": float(options.get("std", P_STD)),
-        "weights": floats("weights", P_WEIGHTS),
-    }
-    for name in settings["divergences"]:
-        DIVERGENCES.get(name)
-    threads = torch.get_num_threads()
-    torch.set_num_threads(int(options.get("threads", 1)))  # 64-unit networks: one thread is fastest
-    try:
-        start = time.perf_counter()
-        rows = run(**settings)
-        elapsed = time.perf_counter() - start
-    finally:
-        torch.set_num_threads(threads)
-    dataset = mixture(settings["means"], settings["std"], settings["weights"], seed=settings["seed"])
-    mean, sd = moments(dataset.density)
-    with open(out / "fgan1d.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(COLUMNS)
-        for r in rows:
-            w.writerow([r["divergence"]] + [f"{r[k]:.5f}" for k in COLUMNS[1:]])
-    result = {"settings": settings, "p_mean": mean, "p_std": sd, "seconds": elapsed,
-              "rows": [{k: r[k] for k in COLUMNS} for r in rows]}
-    (out / "fgan1d.json").write_text(json.dumps(result, indent=2) + "\n")
-    _figure(rows, dataset, out / "fgan1d.png")
-    print(f"p = mixture means {settings['means']}, std {settings['std']}, weights {settings['weights']}: "
-          f"mean {mean:.3f}, std {sd:.3f}")
-    print(f"{'divergence':<12}{'μ exact':>9}{'σ exact':>9}{'D exact':>10}{'μ f-GAN':>10}{'σ f-GAN':>9}{'D f-GAN':>10}")
-    for r in rows:
-        print(f"{r['divergence']:<12}{r['mu_exact']:>9.3f}{r['sigma_exact']:>9.3f}{r['D_exact']:>10.4f}"
-              f"{r['mu_fgan']:>10.3f}{r['sigma_fgan']:>9.3f}{r['D_fgan']:>10.4f}")
-    print(f"wall-clock {elapsed:.1f} s ({settings['steps']} f-GAN steps of batch {settings['batch']} per divergence)")
-    return out
+
+    name = "fgan-1d"
+    options = {"divergences": Option(ALL, meaning="f-divergences, one cell each"),
+               "steps": Option(3000, 1500, "f-GAN steps"), "batch": Option(1024, 256, "batch size"),
+               "lr": Option(1e-2, meaning="Adam step size of both players"), "seed": Option(0, meaning="seed"),
+               "means": Option(P_MEANS, meaning="mixture means"), "std": Option(P_STD, meaning="component std"),
+               "weights": Option(P_WEIGHTS, meaning="mixture weights"),
+               "threads": Option(1, meaning="torch CPU threads per cell (64-unit networks: one is fastest)")}
+
+    def check(self, o: Options, quick: bool) -> None:
+        for name in o.divergences:
+            DIVERGENCES.get(name)
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell(slug(name), {"divergence": name}, seed=o.seed) for name in o.divergences]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        torch.set_num_threads(o.threads)
+        name, dataset = cell.params["divergence"], mixture(o.means, o.std, o.weights, seed=cell.seed)
+        grid, div = Grid(dataset.density), DIVERGENCES.get(name)
+        exact = exact_minimiser(div, dataset.density, grid)
+        adv = adversarial_fit(name, dataset, o.steps, o.batch, o.lr, cell.seed)
+        return {"mu_exact": exact["mu"], "sigma_exact": exact["sigma"], "D_exact": exact["divergence"],
+                "mu_fgan": adv["mu"], "sigma_fgan": adv["sigma"], "D_fgan": grid.divergence(div, adv["mu"], adv["sigma"])}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        rows = [{"divergence": r["params"]["divergence"], **{k: r["metrics"][k] for k in COLUMNS[1:]}} for r in records]
+        dataset = mixture(o.means, o.std, o.weights, seed=o.seed)
+        mean, sd = moments(dataset.density)
+        with open(out / "fgan1d.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(COLUMNS)
+            w.writerows([r["divergence"]] + [f"{r[k]:.5f}" for k in COLUMNS[1:]] for r in rows)
+        settings = {k: o[k] for k in ("divergences", "steps", "batch", "lr", "seed", "means", "std", "weights")}
+        result = {"settings": settings, "p_mean": mean, "p_std": sd, "seconds": sum(r["seconds"] for r in records),
+                  "rows": rows}
+        (out / "fgan1d.json").write_text(json.dumps(result, indent=2) + "\n")
+        _figure(rows, dataset, out / "fgan1d.png")
