@@ -2,23 +2,23 @@
 and the GAN value V(D, G) = E_p[log D] + E_q[log(1 − D)] reaches 2·JS(p ‖ q) − log 4, which is
 −log 4 when p = q (Goodfellow et al. 2014, Prop. 1 and Thm. 1).
 
-The generator is frozen to an affine map x = μ + σz, z ~ N(0, 1), so q = N(μ, σ²) is known
-exactly; only the GAN's discriminator phase runs (``AdversarialModel.discriminator_step``).
-Values are computed by quadrature on a fine grid with the exact densities.
-"""
+The generator is frozen to x = μ + σz, z ~ N(0, 1), so q = N(μ, σ²) is exact; only the GAN's
+discriminator phase runs (``discriminator_step`` in a loop; no generator, so no trainer run). Values
+by quadrature with the exact densities. Cells: case × seed, and per case the null D ≡ 1/2 (value −log 4)."""
 
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 from torch import nn
 
 from genzoo import config, data
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.models import MODELS, DataSpec
 
 
@@ -36,6 +36,7 @@ CASES = (
     Case("shifted Gaussians", (0.0,), 1.0, 1.0, 1.0),
     Case("p = q", (0.0,), 1.0, 0.0, 1.0),
 )
+UNTRAINED = SimpleNamespace(discriminate=lambda x: torch.full((len(x),), 0.5, dtype=x.dtype))  # the null D ≡ 1/2
 
 
 def fit_discriminator(case: Case, steps: int = 1500, batch_size: int = 256, seed: int = 0, hidden: int = 64):
@@ -77,41 +78,37 @@ def compare(model, p, case: Case, lo: float = -6.0, hi: float = 6.0, n: int = 40
     }
 
 
-class _Untrained:
-    """The null discriminator D ≡ 1/2."""
-
-    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.full((len(x),), 0.5, dtype=x.dtype)
-
-
-@benchmark("optimal-d")
-def optimal_d(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class OptimalD(Experiment):
     """Claim 1: trained D vs D* = p/(p+q) on known 1-D densities; GAN value vs 2·JS − log 4."""
-    from genzoo.viz import save_curves
 
-    options = dict(options or {})
-    steps = int(options.get("steps", 300 if quick else 3000))
-    seeds = [int(s) for s in options.get("seeds", "0" if quick else "0,1,2").split(",")]
-    start = time.perf_counter()
-    rows = []
-    for case in CASES:
-        for seed in seeds:
-            model, p = fit_discriminator(case, steps=steps, seed=seed)
-            r = compare(model, p, case)
-            if seed == seeds[0]:
-                slug = case.label.replace(" ", "_").replace(",", "").replace("=", "eq")
-                save_curves({"trained D": (r["x"], r["d_hat"]), "D* = p/(p+q)": (r["x"], r["d_star"])},
-                            out / f"d_vs_dstar_{slug}.png", "x", "D(x)", title=case.label)
-            rows.append({"case": case.label, "seed": seed, **{k: v for k, v in r.items() if not isinstance(v, list)}})
-        # the null, scored by the same rule: a discriminator that has learned nothing, D ≡ 1/2
-        # (its value is exactly −log 4 whatever p and q are, so only p = q cannot tell them apart)
-        r = compare(_Untrained(), data.load("mix1d", n=20000, means=case.p_means, std=case.p_std, seed=seeds[0]), case)
-        rows.append({"case": case.label, "seed": "null: D = 1/2", **{k: v for k, v in r.items() if not isinstance(v, list)}})
-    elapsed = time.perf_counter() - start
-    write_results(out, "optimal_d", rows, steps=steps, seconds=elapsed)
-    keys = ["mean_abs_error", "max_abs_error_in_bulk", "value_trained_d", "value_optimal_d", "two_js_minus_log4"]
-    print(f"{'case':<24}{'seed':>5}" + "".join(f"{k:>22}" for k in keys))
-    for r in rows:
-        print(f"{r['case']:<24}{r['seed']:>5}" + "".join(f"{r[k]:>22.4f}" for k in keys))
-    print(f"−log 4 = {-math.log(4):.4f}; wall-clock {elapsed:.1f} s")
-    return out
+    name = "optimal-d"
+    options = {"steps": Option(3000, 300, "discriminator steps per cell"),
+               "seeds": Option((0, 1, 2), (0,), "seeds (the null uses the first one's data)")}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        grid = []
+        for i, case in enumerate(CASES):
+            grid += [Cell(slug(case.label, s), {"case": i}, seed=s, priority=k) for k, s in enumerate(o.seeds)]
+            grid.append(Cell(slug(case.label, "null"), {"case": i, "null": True}, seed=o.seeds[0], cost=0.01))
+        return grid
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        case = CASES[cell.params["case"]]
+        if cell.params.get("null"):
+            return compare(UNTRAINED, data.load("mix1d", n=20000, means=case.p_means, std=case.p_std, seed=cell.seed), case)
+        return compare(*fit_discriminator(case, steps=o.steps, seed=cell.seed), case)
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        from genzoo.viz import save_curves
+
+        rows = []
+        for r in records:
+            case, m = CASES[r["params"]["case"]], r["metrics"]
+            if r["seed"] == o.seeds[0] and not r["params"].get("null"):
+                name = case.label.replace(" ", "_").replace(",", "").replace("=", "eq")
+                save_curves({"trained D": (m["x"], m["d_hat"]), "D* = p/(p+q)": (m["x"], m["d_star"])},
+                            out / f"d_vs_dstar_{name}.png", "x", "D(x)", title=case.label)
+            seed = "null: D = 1/2" if r["params"].get("null") else r["seed"]
+            rows.append({"case": case.label, "seed": seed, **{k: v for k, v in m.items() if not isinstance(v, list)}})
+        write_results(out, "optimal_d", rows, steps=o.steps, seconds=sum(r["seconds"] for r in records))
