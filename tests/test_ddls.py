@@ -146,11 +146,12 @@ def test_a_chain_continued_in_segments_is_the_chain_run_at_once():
 
 
 def test_bench_mnist_part_names_a_missing_or_unfit_run(gan_run, tmp_path):
-    from genzoo.bench.ddls import ddls_benchmark
+    from genzoo.bench import run as run_bench
 
     with pytest.raises(GenzooError, match="mnist_run=RUN"):
-        ddls_benchmark(tmp_path, quick=True, options={"data": "mnist"})
+        run_bench("ddls", out=str(tmp_path / "a"), quick=True, sets=["data=mnist"])
     with pytest.raises(GenzooError, match=r"28×28 images.*ring8"):
-        ddls_benchmark(tmp_path, quick=True, options={"data": "mnist", "mnist_run": str(gan_run)})
+        run_bench("ddls", out=str(tmp_path / "b"), quick=True, sets=["data=mnist", f"mnist_run={gan_run}"])
     with pytest.raises(GenzooError, match=r"data='mnist,ring8'"):
-        ddls_benchmark(tmp_path, quick=True, options={"data": "mnist,ring8", "mnist_run": str(gan_run)})
+        run_bench("ddls", out=str(tmp_path / "c"), quick=True, sets=["data=mnist,ring8", f"mnist_run={gan_run}"])
+    assert not any(tmp_path.glob("[abc]"))  # refused before anything is written
