@@ -222,8 +222,13 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from genzoo.bench import report
+    from genzoo.bench import engine, report
+    from genzoo.bench.suite import SUITE_FILE
 
+    if not (Path(args.out_dir) / SUITE_FILE).is_file():  # another experiment: its report() from its records
+        engine.rerender(Path(args.out_dir))
+        print(f"rewrote the report in {args.out_dir} from its records")
+        return 0
     for path in report.render(args.out_dir, report.parse_formats(args.format)):
         print(f"wrote {path}")
     return 0
@@ -335,8 +340,9 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--tolerance", type=float, default=0.0, help="verify: relative tolerance (records made on a GPU)")
     s.set_defaults(fn=_cmd_bench)
 
-    s = sub.add_parser("report", help="render a suite's results as Markdown and HTML (tables, published numbers, figures)")
-    s.add_argument("out_dir", metavar="OUT_DIR", help="output directory of `genzoo bench SUITE` (e.g. bench/smoke)")
+    s = sub.add_parser("report", help="write a benchmark's report again from its records (suites: Markdown and HTML, "
+                                     "tables, published numbers, figures); nothing is trained")
+    s.add_argument("out_dir", metavar="OUT_DIR", help="output directory of `genzoo bench NAME` (e.g. bench/smoke)")
     s.add_argument("--format", default="md,html", help="comma-separated: md, html (default md,html)")
     s.set_defaults(fn=_cmd_report)
 
