@@ -8,11 +8,12 @@ import json
 import pytest
 
 from genzoo.bench import run as run_bench
-from genzoo.bench.suite import seed_major
 from genzoo.errors import GenzooError
 
 
 def test_parallel_cells_start_seed_by_seed_and_keep_model_order_within_a_seed():
+    from genzoo.bench.suite import seed_major
+
     todo = [{"id": f"{m}_s{s}", "seed": s} for m in ("a", "b", "c") for s in (0, 1, 2)]
     assert [c["id"] for c in seed_major(todo)] == ["a_s0", "b_s0", "c_s0", "a_s1", "b_s1", "c_s1", "a_s2", "b_s2", "c_s2"]
     assert seed_major(todo[1:2]) == todo[1:2] and seed_major([]) == []
@@ -28,7 +29,7 @@ def test_vae_vs_iwae_takes_device_and_ks_and_writes_one_row_per_model(tmp_path):
     assert [r["model"] for r in table["rows"] if r["seed"] == "mean"] == ["vae k=1", "iwae k=5"]
 
 
-@pytest.mark.parametrize("sets, needle", [(["ks=0"], "every k must be ≥ 1"), (["ks=a"], "expected comma-separated"),
+@pytest.mark.parametrize("sets, needle", [(["ks=0"], "every k must be ≥ 1"), (["ks=a"], "expected a comma-separated list"),
                                           (["device=cuda:7"], "device=.cuda:7.")])
 def test_vae_vs_iwae_bad_options_are_one_line_errors(tmp_path, sets, needle):
     with pytest.raises(GenzooError, match=needle):

@@ -15,8 +15,8 @@ Options besides the budget: ``ks`` (the k of the trained bounds, default ``1,5,5
 ``vae`` model) and ``device`` (``auto``: CUDA when available; ``cpu``, ``cuda``, ``cuda:N``).
 
 Burda et al.'s Table 1 is not copied here: compare only at the paper's training budget.
-Outputs: ``vae_vs_iwae.csv/json``, rewritten after every trained model (``complete: false`` until
-the last), so an interrupted run keeps the models it finished.
+Cells: one per (k, seed). Outputs: ``vae_vs_iwae.csv/json`` (the finished cells' rows, a mean row
+per k, the null; ``complete: false`` until every cell has finished).
 """
 
 from __future__ import annotations
@@ -28,90 +28,83 @@ from typing import Any
 
 import torch
 
-from genzoo.bench import benchmark, write_results
-from genzoo.bench.rate_distortion import fit, new_model, resolve_options
-
-DEFAULTS: dict[str, tuple[str, str]] = {
-    "steps": ("30000", "1000"),
-    "seeds": ("3", "3"),
-    "eval_k": ("5000", "500"),
-    "n_test": ("10000", "500"),
-    "batch_size": ("20", "20"),
-    "lr": ("0.001", "0.001"),
-    "ks": ("1,5,50", "1,5,50"),
-    "device": ("auto", "auto"),
-}
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
+from genzoo.bench.rate_distortion import fit, new_model
 
 
-@benchmark("vae-vs-iwae")
-def vae_vs_iwae(out: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
-    """Claim 12: VAE vs IWAE (k = 5, 50) on binarised MNIST, test log-likelihood by L_K, ≥ 3 seeds."""
+def _test_x(o: Options) -> tuple[Any, torch.Tensor]:
     from genzoo import data
-    from genzoo.errors import GenzooError
-    from genzoo.metrics.likelihood import iw_log_likelihood
-    from genzoo.metrics.vae import active_units
-    from genzoo.models import DataSpec
-    from genzoo.train.trainer import resolve_device
 
-    opts = resolve_options(DEFAULTS, quick, options)
-    device = resolve_device(opts["device"])
-    try:
-        ks = [int(v) for v in opts["ks"].split(",") if v.strip()]
-    except ValueError:
-        raise GenzooError(f"invalid value ks={opts['ks']!r}: expected comma-separated integers like 1,5,50") from None
-    if not ks or min(ks) < 1:
-        raise GenzooError(f"invalid value ks={opts['ks']!r}: every k must be ≥ 1")
-    variants = [("vae", 1) if k == 1 else ("iwae", k) for k in ks]
-    start = time.perf_counter()
     ds = data.load("binarized_mnist", seed=0)
-    test = ds.test_x[: int(opts["n_test"])].to(device)
-    train_x = ds.x.to(device)
-    spec = DataSpec.of(ds)
-    rows: list[dict[str, Any]] = []
-
-    def save(rows: list[dict[str, Any]], complete: bool) -> None:
-        _save(out, ds, test, variants, rows, options=opts, quick=quick, complete=complete,
-              binarisation="static (stochastic, seed 0)", seconds=time.perf_counter() - start)
-
-    for name, k in variants:
-        for seed in range(int(opts["seeds"])):
-            torch.manual_seed(seed)
-            extra = {"k": k} if name == "iwae" else {}
-            model = new_model(name, spec, arch="mlp", hidden=200, depth=2, activation="tanh", latent_dim=50, lr=float(opts["lr"]), **extra)
-            model.to(device)
-            t = time.perf_counter()
-            fit(model, train_x, int(opts["steps"]), batch=int(opts["batch_size"]), seed=seed)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)
-            train_s = time.perf_counter() - t
-            model.eval()
-            torch.manual_seed(1000 + seed)
-            with torch.no_grad():
-                ll = torch.cat([iw_log_likelihood(model, test[i : i + 100], int(opts["eval_k"])) for i in range(0, test.shape[0], 100)])
-                elbo = torch.cat([model.elbo(test[i : i + 500]) for i in range(0, test.shape[0], 500)])
-            au, _ = active_units(model, test)
-            rows.append({"model": name, "k_train": k, "seed": seed, "log_likelihood_iw": float(ll.mean()),
-                         "iw_se": float(ll.std() / len(ll) ** 0.5), "eval_k": int(opts["eval_k"]), "elbo": float(elbo.mean()),
-                         "active_units": au, "train_seconds": train_s, "steps": int(opts["steps"]),
-                         "epochs": int(opts["steps"]) * int(opts["batch_size"]) / len(ds.x), "device": str(device)})
-            save(rows, complete=False)
-    save(rows, complete=True)
-    return out
+    return ds, ds.test_x[: o.n_test]
 
 
-def _save(out: Path, ds: Any, test: torch.Tensor, variants: list[tuple[str, int]], rows: list[dict[str, Any]], **meta: Any) -> None:
-    """The table: the rows so far, a mean row per variant with finished seeds, the null baseline."""
-    summary = []
-    for name, k in variants:
-        done = [r for r in rows if r["model"] == name and r["k_train"] == k]
-        if not done:
-            continue
-        vals = [r["log_likelihood_iw"] for r in done]
-        summary.append({"model": f"{name} k={k}", "seed": "mean", "log_likelihood_iw": statistics.mean(vals),
-                        "iw_sd_over_seeds": statistics.stdev(vals) if len(vals) > 1 else 0.0,
-                        "active_units": statistics.mean(r["active_units"] for r in done)})
-    test = test.cpu()
-    p = ds.x.mean(0).clamp(1e-4, 1 - 1e-4)
-    null = float((test * p.log() + (1 - test) * (1 - p).log()).flatten(1).sum(1).mean())
-    summary.append({"model": "null: independent pixels (exact)", "seed": "-", "log_likelihood_iw": null})
-    write_results(out, "vae_vs_iwae", rows + summary, **meta)
+@experiment
+class VaeVsIwae(Experiment):
+    """Claim 12: VAE vs IWAE (k = 5, 50) on binarised MNIST, test log-likelihood by L_K, ≥ 3 seeds."""
+
+    name = "vae-vs-iwae"
+    options = {"steps": Option(30_000, 1000, "updates"), "seeds": Option(3, 3, "number of seeds (0, 1, …)"),
+               "eval_k": Option(5000, 500, "importance samples of the test bound L_K"), "n_test": Option(10_000, 500, "test images"),
+               "batch_size": Option(20, 20, "minibatch"), "lr": Option(0.001, 0.001, "Adam learning rate"),
+               "ks": Option((1, 5, 50), meaning="k of the trained bounds (k = 1: the vae model)"),
+               "device": Option("auto", meaning="auto (CUDA when available), cpu, cuda, cuda:N")}
+
+    def check(self, o: Options, quick: bool) -> None:
+        from genzoo.errors import GenzooError
+        from genzoo.train.trainer import resolve_device
+
+        if not o.ks or min(o.ks) < 1:
+            raise GenzooError(f"invalid value ks={','.join(map(str, o.ks))!r}: every k must be ≥ 1")
+        resolve_device(o.device)
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell(slug("vae" if k == 1 else "iwae", f"k{k}", f"s{seed}"), {"model": "vae" if k == 1 else "iwae", "k": k},
+                     seed=seed, priority=seed, cost=o.steps * k / 1000, gpu=True) for k in o.ks for seed in range(o.seeds)]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
+        from genzoo.metrics.likelihood import iw_log_likelihood
+        from genzoo.metrics.vae import active_units
+        from genzoo.models import DataSpec
+        from genzoo.train.trainer import resolve_device
+
+        device = torch.device(ctx.device) if o.device == "auto" and ctx.device.startswith("cuda") else resolve_device(o.device)
+        ds, test = _test_x(o)
+        test, name, k, seed = test.to(device), cell.params["model"], cell.params["k"], cell.seed
+        torch.manual_seed(seed)
+        model = new_model(name, DataSpec.of(ds), arch="mlp", hidden=200, depth=2, activation="tanh", latent_dim=50, lr=o.lr,
+                          **({"k": k} if name == "iwae" else {})).to(device)
+        t = time.perf_counter()
+        fit(model, ds.x.to(device), o.steps, batch=o.batch_size, seed=seed)  # a private loop: its batch stream made the committed numbers
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_s = time.perf_counter() - t
+        model.eval()
+        torch.manual_seed(1000 + seed)
+        with torch.no_grad():
+            ll = torch.cat([iw_log_likelihood(model, test[i : i + 100], o.eval_k) for i in range(0, test.shape[0], 100)])
+            elbo = torch.cat([model.elbo(test[i : i + 500]) for i in range(0, test.shape[0], 500)])
+        au, _ = active_units(model, test)
+        return {"model": name, "k_train": k, "seed": seed, "log_likelihood_iw": float(ll.mean()),
+                "iw_se": float(ll.std() / len(ll) ** 0.5), "eval_k": o.eval_k, "elbo": float(elbo.mean()), "active_units": au,
+                "train_seconds": train_s, "steps": o.steps, "epochs": o.steps * o.batch_size / len(ds.x), "device": str(device)}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        """The finished rows, a mean row per k with finished seeds, the null: independent pixels at the training marginals."""
+        rows = [r["metrics"] for r in records]
+        summary = []
+        for k in o.ks:
+            done = [r for r in rows if r["k_train"] == k]
+            vals = [r["log_likelihood_iw"] for r in done]
+            if done:
+                summary.append({"model": f"{done[0]['model']} k={k}", "seed": "mean", "log_likelihood_iw": statistics.mean(vals),
+                                "iw_sd_over_seeds": statistics.stdev(vals) if len(vals) > 1 else 0.0,
+                                "active_units": statistics.mean(r["active_units"] for r in done)})
+        ds, test = _test_x(o)
+        p = ds.x.mean(0).clamp(1e-4, 1 - 1e-4)
+        null = float((test * p.log() + (1 - test) * (1 - p).log()).flatten(1).sum(1).mean())
+        summary.append({"model": "null: independent pixels (exact)", "seed": "-", "log_likelihood_iw": null})
+        write_results(out, "vae_vs_iwae", rows + summary, options=dict(o), quick=quick,
+                      complete=len(records) == len(self.cells(o, quick)), binarisation="static (stochastic, seed 0)",
+                      seconds=sum(r["seconds"] for r in records))
