@@ -152,10 +152,14 @@ def check_command(argv: list[str]) -> None:
     elif args.command == "data":
         _check_data(args.name, args.set)
     elif args.command == "bench":
-        from genzoo import bench
+        from genzoo.bench import engine
+        from genzoo.config import parse_sets
 
-        if not args.name.endswith(".toml"):
-            assert args.name in bench.BENCHES or args.name in bench.suites(), f"unknown benchmark {args.name!r}"
+        if args.names[0] in ("merge", "verify"):  # directories, made by earlier lines
+            return
+        for name in args.names:  # the name, every --set key and value, checked as the engine does before a run
+            if not name.endswith(".toml"):
+                engine.plan(name, parse_sets(args.set), args.quick)
     elif args.command == "sample" and args.sampler:
         from genzoo.sampling import SAMPLERS
 
