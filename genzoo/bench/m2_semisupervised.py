@@ -13,7 +13,7 @@ classifier network trained by cross-entropy on the 100 labels only, same steps a
 
 Kingma et al. 2014, Table 1 (N = 100 labels): M2 11.97 % (± 1.71), M1+M2 3.33 % (± 0.14) test
 error — after full training, far beyond this CPU budget.
-Outputs: ``m2_semisupervised.csv/json``.
+Cells: one per seed (M2 and its null share the seed's batch stream). Outputs: ``m2_semisupervised.csv/json``.
 """
 
 from __future__ import annotations
@@ -26,24 +26,14 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from genzoo.bench import benchmark, write_results
-from genzoo.bench.rate_distortion import new_model, resolve_options
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
+from genzoo.bench.rate_distortion import new_model
 from genzoo.optim import descend
-
-DEFAULTS: dict[str, tuple[str, str]] = {
-    "steps": ("20000", "600"),
-    "labels": ("100", "100"),
-    "seeds": ("3", "2"),
-    "seed_list": ("", ""),  # e.g. "1,2": exactly those seeds (one campaign split over processes)
-    "batch_size": ("100", "50"),
-    "labelled_batch": ("50", "25"),
-    "alpha": ("0.1", "0.1"),
-    "hidden": ("500", "500"),
-    "latent_dim": ("50", "50"),
-}
 
 #: Kingma et al. 2014, Table 1, MNIST test error (%) with 100 labels.
 PUBLISHED = {"M2 (Kingma et al. 2014, Table 1)": "11.97 (± 1.71)", "M1+M2 (Kingma et al. 2014, Table 1)": "3.33 (± 0.14)"}
+NULL = "null: classifier on the labels only"
 
 
 def balanced_labels(y: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -60,48 +50,55 @@ def test_error(classify, x: torch.Tensor, y: torch.Tensor) -> float:
     return float((pred != y).float().mean())
 
 
-@benchmark("m2-semisupervised")
-def m2_semisupervised(out: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
+@experiment
+class M2Semisupervised(Experiment):
     """M2 test error with 100 labels on MNIST, beside a labels-only classifier and Kingma et al. 2014 Table 1."""
-    from genzoo import data
-    from genzoo.models import DataSpec
-    from genzoo.optim import adam
 
-    opts = resolve_options(DEFAULTS, quick, options)
-    start = time.perf_counter()
-    ds = data.load("mnist")
-    spec = DataSpec.of(ds)
-    steps, nb, nl = int(opts["steps"]), int(opts["batch_size"]), int(opts["labelled_batch"])
-    rows: list[dict[str, Any]] = []
-    seed_ids = [int(v) for v in opts["seed_list"].split(",") if v.strip()] or list(range(int(opts["seeds"])))
-    for seed in seed_ids:
+    name = "m2-semisupervised"
+    options = {"steps": Option(20_000, 600, "updates"), "labels": Option(100, 100, "labelled training images (10 per class)"),
+               "seeds": Option(3, 2, "number of seeds (0, 1, …)"),
+               "seed_list": Option("", "", "e.g. 1,2: exactly those seeds instead of 0 … seeds−1"),
+               "batch_size": Option(100, 50, "unlabelled images per step"), "labelled_batch": Option(50, 25, "labelled images per step"),
+               "alpha": Option(0.1, 0.1, "classification weight α per example"), "hidden": Option(500, 500, "MLP width"),
+               "latent_dim": Option(50, 50, "z dimension")}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        seeds = [int(v) for v in o.seed_list.split(",") if v.strip()] or list(range(o.seeds))
+        return [Cell(slug(f"s{seed}"), {}, seed=seed, priority=seed, cost=o.steps / 100) for seed in seeds]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
+        from genzoo import data
+        from genzoo.models import DataSpec
+        from genzoo.optim import adam
+
+        ds, seed = data.load("mnist"), cell.seed
+        spec, nb, nl = DataSpec.of(ds), o.batch_size, o.labelled_batch
         g = torch.Generator().manual_seed(seed)
-        lab = balanced_labels(ds.y, int(opts["labels"]), g)
+        lab = balanced_labels(ds.y, o.labels, g)
         xl, yl = ds.x[lab], ds.y[lab]
         torch.manual_seed(seed)
-        model = new_model("m2", spec, hidden=int(opts["hidden"]), latent_dim=int(opts["latent_dim"]), alpha=float(opts["alpha"]),
-                          labelled_share=len(lab) / ds.x.shape[0])
-        baseline = new_model("m2", spec, hidden=int(opts["hidden"]), latent_dim=int(opts["latent_dim"])).classifier
+        model = new_model("m2", spec, hidden=o.hidden, latent_dim=o.latent_dim, alpha=o.alpha, labelled_share=len(lab) / ds.x.shape[0])
+        baseline = new_model("m2", spec, hidden=o.hidden, latent_dim=o.latent_dim).classifier
         opt_b = adam(baseline.parameters(), lr=1e-3)
         t = time.perf_counter()
-        for _ in range(steps):
+        for _ in range(o.steps):  # a private loop (M2 and the null share one batch stream): it made the committed numbers
             li = torch.randint(0, xl.shape[0], (nl,), generator=g)
             ui = torch.randint(0, ds.x.shape[0], (nb,), generator=g)
-            x = torch.cat([xl[li], ds.x[ui]])
-            y = torch.cat([yl[li], torch.full((nb,), -1, dtype=torch.long)])
-            model.step((x, y))
-            loss = F.cross_entropy(baseline(xl[li]), yl[li])
-            descend(opt_b, loss)
+            model.step((torch.cat([xl[li], ds.x[ui]]), torch.cat([yl[li], torch.full((nb,), -1, dtype=torch.long)])))
+            descend(opt_b, F.cross_entropy(baseline(xl[li]), yl[li]))
         model.eval()
         baseline.eval()
-        rows.append({"model": "m2", "seed": seed, "labels": len(lab), "test_error": test_error(model.classify, ds.test_x, ds.test_y),
-                     "train_seconds": time.perf_counter() - t})
-        rows.append({"model": "null: classifier on the labels only", "seed": seed, "labels": len(lab),
-                     "test_error": test_error(baseline, ds.test_x, ds.test_y)})
-    for name in ("m2", "null: classifier on the labels only"):
-        vals = [r["test_error"] for r in rows if r["model"] == name and isinstance(r["seed"], int)]
-        rows.append({"model": name, "seed": "mean", "test_error": statistics.mean(vals),
-                     "sd_over_seeds": statistics.stdev(vals) if len(vals) > 1 else 0.0})
-    write_results(out, "m2_semisupervised", rows, options=opts, quick=quick, published_test_error_percent=PUBLISHED,
-                  seconds=time.perf_counter() - start)
-    return out
+        train_seconds = time.perf_counter() - t
+        return {"m2": test_error(model.classify, ds.test_x, ds.test_y), "null": test_error(baseline, ds.test_x, ds.test_y),
+                "labels": len(lab), "train_seconds": train_seconds}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        rows = [row for r in records for m in [r["metrics"]] for row in (
+            {"model": "m2", "seed": r["seed"], "labels": m["labels"], "test_error": m["m2"], "train_seconds": m["train_seconds"]},
+            {"model": NULL, "seed": r["seed"], "labels": m["labels"], "test_error": m["null"]})]
+        for name in ("m2", NULL):
+            vals = [r["test_error"] for r in rows if r["model"] == name]
+            rows.append({"model": name, "seed": "mean", "test_error": statistics.mean(vals),
+                         "sd_over_seeds": statistics.stdev(vals) if len(vals) > 1 else 0.0})
+        write_results(out, "m2_semisupervised", rows, options=dict(o), quick=quick, published_test_error_percent=PUBLISHED,
+                      seconds=sum(r["seconds"] for r in records))
