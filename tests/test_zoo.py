@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 import torch
 
-from genzoo.bench import zoo
+from genzoo.bench import engine, zoo
+from genzoo.bench.zoo_report import time_to
+from genzoo.errors import GenzooError
 from genzoo.models import MODELS
 
 
@@ -63,12 +65,12 @@ def test_slower_model_gets_the_longer_time_to_threshold(tmp_path):
     w1 = [0.9, 0.6, 0.3, 0.2]  # the bar 0.5 is first cleared at the 3rd evaluation (step 30)
     _write_metrics(tmp_path / "fast", 100.0, w1)
     _write_metrics(tmp_path / "slow", 10.0, w1)
-    fast = zoo.time_to(zoo.training_curve(tmp_path / "fast"), "w1", 0.5, "lower")
-    slow = zoo.time_to(zoo.training_curve(tmp_path / "slow"), "w1", 0.5, "lower")
+    fast = time_to(zoo.training_curve(tmp_path / "fast"), "w1", 0.5, "lower")
+    slow = time_to(zoo.training_curve(tmp_path / "slow"), "w1", 0.5, "lower")
     assert fast == pytest.approx(30 / 100.0) and slow == pytest.approx(30 / 10.0)
     assert slow > fast
-    assert zoo.time_to(zoo.training_curve(tmp_path / "slow"), "w1", 0.1, "lower") is None  # never reached
-    assert zoo.time_to(zoo.training_curve(tmp_path / "fast"), "hq_share", 0.5, "higher") is None
+    assert time_to(zoo.training_curve(tmp_path / "slow"), "w1", 0.1, "lower") is None  # never reached
+    assert time_to(zoo.training_curve(tmp_path / "fast"), "hq_share", 0.5, "higher") is None
 
 
 def test_failure_classification():
@@ -90,12 +92,11 @@ def test_tiny_zoo_counts_a_diverged_run_and_scores_likelihoods(tmp_path):
     tiny_zoo = [("VAE", "VAE", "vae", {"lr": 1e-3}, ("lr",)),
                 ("VAE absurd lr", "VAE", "vae", {"lr": 1e9}, ("lr",))]  # made to diverge
     data = [{"name": "ring8", "n": 1000, "std": 0.05, "n_test": 200}]
-    budgets = {"full": zoo.BUDGETS["full"],
-               "quick": {"train": {"steps": 10, "batch_size": 32, "n_eval": 50, "log_every": 5, "sample_every": 5,
-                                   "checkpoint_every": 10, "threads": 1, "device": "cpu", "n_picture": 50},
-                         "seeds": [0], "lr_seeds": [0], "n_test": 100, "iw_k": 8, "grid_bins": 40}}
-    out = zoo.run_zoo(tmp_path / "zoo", quick=True, jobs=1, options={"grids": "main"}, zoo=tiny_zoo, data=data,
-                      budgets=budgets)
+    sets = dict(steps="10", batch_size="32", n_eval="50", log_every="5", sample_every="5", checkpoint_every="10",
+                seeds="0", n_test="100", iw_k="8", grid_bins="40", grids="main")
+    out = tmp_path / "zoo"
+    summary = engine.run(zoo.Zoo(zoo=tiny_zoo, data=data), out, sets, quick=True, progress=False)
+    assert summary["failed"] == [] and summary["left"] == 0  # a diverged run is a result, not a failed cell
     result = json.loads((out / "zoo.json").read_text())
     rows = {u["label"]: u for u in result["usability"]}
     assert rows["VAE absurd lr"]["diverged"] == 1 and rows["VAE absurd lr"]["runs"] == 1
@@ -113,6 +114,9 @@ def test_tiny_zoo_counts_a_diverged_run_and_scores_likelihoods(tmp_path):
     assert nulls["gaussian"]["ll"] < nulls["data"]["ll"]
     report = (out / "report.md").read_text()
     assert "VAE absurd lr" in report and "1/1" in report and (out / "report.html").stat().st_size > 10_000
+    again = engine.run(zoo.Zoo(zoo=tiny_zoo, data=data), out, sets, quick=True, progress=False)  # from the records alone
+    assert again["done"] == 0 and (out / "report.md").read_text() == report
+    assert json.loads((out / "zoo.json").read_text()) == result
 
 
 # ---------------------------------------------------------------------------------- binarised MNIST part
@@ -153,13 +157,21 @@ def test_mnist_table_labels_every_likelihood(tmp_path):
     assert "(exact)" in by["R"][ll_col] and by["R"]["runs ok"] == "1/2"  # the diverged seed is counted, not averaged
     assert "intractable" in by["G"][ll_col]
     assert "exact" in by["null: independent Bernoulli pixels"][ll_col]
-    (tmp_path / "scores").mkdir()
-    text = write_mnist_report(tmp_path, result, 60.0).read_text()
+    text = write_mnist_report(tmp_path, result, tmp_path / "runs").read_text()
     assert "--set grids=mnist" in text and "R_s1: diverged" in text
 
 
-def test_grids_option_is_checked(tmp_path):
-    from genzoo.errors import GenzooError
+def test_options_are_checked(tmp_path):
+    for sets, match in (({"grids": "cifar"}, "grids="), ({"models": "gan,nope"}, "models="), ({"stpes": "3"}, "did you mean")):
+        with pytest.raises(GenzooError, match=match):
+            engine.run("zoo", tmp_path / "z", sets, quick=True, progress=False)
+    assert not (tmp_path / "z").exists()  # nothing written
 
-    with pytest.raises(GenzooError, match="grids='cifar'"):
-        zoo.run_zoo(tmp_path, quick=True, options={"grids": "cifar"})
+
+def test_cells_put_seed_0_of_every_model_first_and_models_selects():
+    exp = engine.get("zoo")
+    grid = engine.order(exp.cells(exp.resolve({}, True), True))
+    assert grid[0].params["grid"] == "nulls" and [c.seed for c in grid[3:39]] == [0] * 36  # nulls, then seed 0 of 12 × 3
+    few = exp.cells(exp.resolve({"models": "gan,VAE", "grids": "main,lr,mnist"}, True), True)
+    assert {c.params["label"] for c in few if c.params["grid"] == "main"} == {"GAN", "VAE"}
+    assert len([c for c in few if c.params["grid"] == "lr"]) == 2 * 2 and any(c.params["grid"] == "mnist" for c in few)

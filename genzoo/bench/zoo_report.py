@@ -1,29 +1,30 @@
-"""Render the zoo (``OUT/zoo.json`` from :mod:`genzoo.bench.zoo`) as ``report.md`` and a self-contained ``report.html``.
+"""Render the zoo (:mod:`genzoo.bench.zoo`) from its records: ``zoo.json``'s usability rows, ``report.md``, a
+self-contained ``report.html`` (figures in ``OUT/figures`` embedded as base64, no JavaScript) and, for binarised
+MNIST, ``OUT/mnist/mnist.md`` with ``mnist_samples.png``.
 
-Sections: how to read it; per data set one table of sample quality and labelled test
-log-likelihood (mean ± sample std over seeds) with the null baselines scored the same way;
-the usability table (time to a threshold, spread over seeds, learning-rate sensitivity,
-divergences, hyper-parameters, weights' size, speed); figures (quality vs training time,
-log-likelihood vs sample quality across families, final samples); the table (after the classic RBM / VAE / GAN comparison) of
-every registered model classified from its declared capabilities; conclusions generated from the
-numbers (each states the numbers it rests on); the protocol. Figures are PNGs in
-``OUT/figures`` (linked from the Markdown, embedded as base64 in the HTML; no JavaScript).
+Sections: per data set one table of sample quality and labelled test log-likelihood (mean ± sample std over
+seeds) with the nulls scored the same way; usability (time to a threshold, learning-rate sensitivity,
+divergences, hyper-parameters, weights' size, speed); figures (quality vs training time, log-likelihood vs
+sample quality, final samples); every registered model classified from its declared capabilities;
+conclusions generated from the numbers (each states the numbers it rests on); the protocol.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
 from genzoo.bench import summary_stats
-from genzoo.bench.report import fmt
+from genzoo.bench.report import _html_table, _md_table, fmt  # one table renderer for every report
+from genzoo.files import write_json_atomic
 
 #: The scatter shows log-likelihoods down to −H(p) − SCATTER_NATS; lower means are drawn on the floor (▼, value written).
 SCATTER_NATS = 12.0
+SAMPLES = "samples64.pt"  # an MNIST cell's first 64 samples, in its run directory
 MARKERS = {"exact": "o", "AIS": "D", "IWAE bound": "^", "ELBO": "v", "grid": "s"}
 
 
@@ -48,6 +49,100 @@ def data_labels(result: dict[str, Any]) -> list[str]:
 def cells_of(result: dict[str, Any], label: str, data: str) -> list[dict[str, Any]]:
     pool = result["grids"].get("main", {}).get("cells", []) + result["derived_cells"]
     return [c for c in pool if c["label"] == label and c["data_label"] == data]
+
+
+# ---------------------------------------------------------------------------------- usability
+def _bars(result: dict[str, Any], data: str) -> dict[str, float]:
+    """The thresholds' bars on one data set from the sample-quality nulls (mean over seeds)."""
+    quality = {e["label"]: e for e in result["nulls"].get(data, {}).get("quality", [])}
+    bars = {}
+    if "gaussian" in quality and "w1" in quality["gaussian"]:
+        bars["w1_gauss"] = quality["gaussian"]["w1"]
+    hq = [e["hq_share"] for name, e in quality.items() if name != "data" and "hq_share" in e]
+    if hq:
+        bars["hq_nulls"] = max(hq)
+    return bars
+
+
+def time_to(curve: list[dict[str, float]], metric: str, bar: float, direction: str) -> float | None:
+    """Training seconds at the first evaluation where ``metric`` is beyond ``bar`` (None: never)."""
+    for point in curve:
+        v = point.get(metric)
+        if v is not None and math.isfinite(v) and (v < bar if direction == "lower" else v > bar):
+            return point["seconds"]
+    return None
+
+
+def usability(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per zoo model: time to each threshold per data set (over seeds), divergences,
+    learning-rate sensitivity (range of final W1 and hq_share over lr ×1/3, ×1, ×3 on ring8),
+    hyper-parameters, weights' bytes, training speed."""
+    main = result["grids"].get("main", {}).get("cells", [])
+    lr = result["grids"].get("lr", {}).get("cells", [])
+    rows = []
+    labels = [z["label"] for z in result["zoo"]] + [d["label"] for d in result["derived"]]
+    data_labels = list(dict.fromkeys(c["data_label"] for c in main))
+    for label in labels:
+        is_derived = label in [d["label"] for d in result["derived"]]
+        mine = [c for c in (result["derived_cells"] if is_derived else main) if c["label"] == label]
+        row: dict[str, Any] = {"label": label, "family": result["families"].get(label), "model": result["models"].get(label)}
+        for data in data_labels:
+            cells = [c for c in mine if c["data_label"] == data]
+            bars = _bars(result, data)
+            for key, bar in bars.items():
+                metric, direction = ("w1", "lower") if key == "w1_gauss" else ("hq_share", "higher")
+                times = []
+                for c in cells:
+                    if c.get("status") != "ok":
+                        continue
+                    if is_derived:  # DDLS is scored once at the end: it counts if it clears the bar then
+                        v = c.get(metric)
+                        ok = v is not None and (v < bar if direction == "lower" else v > bar)
+                        times.append(c["curve"][-1]["seconds"] + c.get("sample_seconds", 0.0) if ok and c.get("curve") else None)
+                    else:
+                        times.append(time_to(c.get("curve", []), metric, bar, direction))
+                row[f"t_{key}__{data}"] = {"bar": bar, "reached": sum(t is not None for t in times), "runs": len(times),
+                                           **summary_stats([t for t in times if t is not None])}
+            finals = [c for c in cells if c.get("status") == "ok"]
+            for m in ("w1", "hq_share"):
+                row[f"{m}__{data}"] = summary_stats([c.get(m) for c in finals])
+            sps = [c["steps"] / c["curve"][-1]["seconds"] for c in finals if c.get("curve") and c["curve"][-1]["seconds"] > 0]
+            row[f"steps_per_s__{data}"] = summary_stats(sps)
+        # divergence over every run of this model (main grid and learning-rate grid)
+        pool = mine + ([] if is_derived else [c for c in lr if c["label"].startswith(label + " [lr")])
+        row["runs"] = len(pool)
+        row["diverged"] = sum(c.get("status") == "diverged" for c in pool)
+        row["failed"] = sum(c.get("status") == "failed" for c in pool)
+        # learning-rate sensitivity on the lr data set: per seed, the range over ×1/3, ×1, ×3
+        if not is_derived:
+            sens: dict[str, Any] = {}
+            for m in ("w1", "hq_share"):
+                spans, per_factor = [], {}
+                seeds = sorted({c["seed"] for c in lr if c["label"].startswith(label + " [lr")})
+                for seed in seeds:
+                    base = next((c for c in main if c["label"] == label and c["data_label"] == result["lr_data"]
+                                 and c["seed"] == seed), None)
+                    variants = [c for c in lr if c["label"].startswith(label + " [lr") and c["seed"] == seed]
+                    values = {"×1": base.get(m) if base and base.get("status") == "ok" else None}
+                    for c in variants:
+                        values[c["label"][len(label) + 5:-1]] = c.get(m) if c.get("status") == "ok" else None
+                    per_factor[seed] = values
+                    finite = [v for v in values.values() if v is not None]
+                    if len(finite) == len(values) and finite:
+                        spans.append(max(finite) - min(finite))
+                sens[m] = {"range": summary_stats(spans), "values": per_factor}
+            row["lr_sensitivity"] = sens
+        ok = [c for c in mine if c.get("status") == "ok"]
+        row["n_hparams"] = next((c["n_hparams"] for c in ok if "n_hparams" in c), None)
+        row["weight_bytes"] = next((c["weight_bytes"] for c in ok if "weight_bytes" in c), None)
+        if is_derived:  # the GAN's fields plus the sampler's (DDLS is the only derived sampler)
+            import dataclasses
+
+            from genzoo.sampling.ddls import DDLSConfig
+
+            row["n_hparams"] = (row["n_hparams"] or 0) + len(dataclasses.fields(DDLSConfig))
+        rows.append(row)
+    return rows
 
 
 def quality_table(result: dict[str, Any], data: str) -> tuple[list[str], list[list[str]], list[str]]:
@@ -255,9 +350,7 @@ def _colors(labels: list[str]) -> dict[str, Any]:
 def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
     """Quality vs time and likelihood vs quality per data set; final sample pictures. Returns figure records."""
     fig_dir = out / "figures"
-    if fig_dir.exists():
-        shutil.rmtree(fig_dir)
-    fig_dir.mkdir(parents=True)
+    fig_dir.mkdir(parents=True, exist_ok=True)
     figures: list[dict[str, Any]] = []
     labels = model_labels(result)
     colors = _colors(labels)
@@ -336,17 +429,17 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
     figures.append({"path": path, "caption": "Test log-likelihood against W1 (mean ± std over seeds) for every model with "
                     "a density or bound; marker = how the likelihood was obtained (o exact, ◆ AIS, ▲ IWAE bound, ▼ ELBO, "
                     "■ grid; ▼ on the floor: a mean more than 12 nats below −H(p), its value written beside it). Implicit models (GANs, ALI/BiGAN, DAE) have no point: their likelihood is intractable."})
-    # final samples of seed 0 (the suite's last picture of each run)
+    # final samples of seed 0 (the trainer's last picture of each run; runs/ is not committed: a rerender
+    # without it keeps the figure already there)
     for data in datas:
         pictures = []
         for label in labels:
-            cells = [c for c in cells_of(result, label, data) if c.get("status") == "ok" and "source" not in c]
-            if not cells:
-                continue
-            c = sorted(cells, key=lambda c: c["seed"])[0]
-            pics = sorted((out / "main" / "runs" / c["id"] / "samples").glob("step_*.png"))
+            cells = sorted((c for c in cells_of(result, label, data) if c.get("status") == "ok" and "source" not in c),
+                           key=lambda c: c["seed"])
+            pics = sorted((out / "runs" / cells[0]["id"] / "samples").glob("step_*.png")) if cells else []
             if pics:
                 pictures.append((label, pics[-1]))
+        path = fig_dir / f"samples_{data}.png"
         if pictures:
             from PIL import Image
 
@@ -360,29 +453,18 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
                 ax.set_title(label, fontsize=8)
                 ax.axis("off")
             fig.tight_layout()
-            path = fig_dir / f"samples_{data}.png"
             fig.savefig(path, dpi=80)
+        if path.is_file():
             figures.append({"path": path, "caption": f"{data}: final samples of seed 0 (the trainer's last picture of each run)."})
     return figures
 
 
 # ---------------------------------------------------------------------------------- writers
-def _md_table(header: list[str], rows: list[list[str]]) -> str:
-    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
-    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def _html_table(header: list[str], rows: list[list[str]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def protocol_items(result: dict[str, Any], timing: dict[str, Any]) -> list[tuple[str, str]]:
     b = result["budget"]
-    items = [("mode", "--quick" if result["quick"] else "full budget"),
+    items = [("mode", "--quick (cut to finish in minutes on two cores: 100 steps, 1 seed, 200 evaluation samples, "
+                      "500 test points, K = 100, 200² grid unless --set says otherwise; the full budget is the reference)"
+              if result["quick"] else "full budget"),
              ("train (every cell)", ", ".join(f"{k}={v}" for k, v in b["train"].items())),
              ("seeds", f"main grid {b['seeds']}, learning-rate grid {b['lr_seeds']}"),
              ("test log-likelihood", f"{b['n_test']} fixed held-out points per data set; IWAE K = {b['iw_k']}; grid "
@@ -393,17 +475,18 @@ def protocol_items(result: dict[str, Any], timing: dict[str, Any]) -> list[tuple
     for d in result["derived"]:
         items.append((f"row “{d['label']}”", f"the runs of “{d['source']}” sampled by genzoo's {d['sampler']} sampler (defaults)"))
     for which, g in result["grids"].items():
-        items.append((f"suite zoo-{which}", f"v{g['ident']['version']}, spec sha256 {g['ident']['spec_sha256'][:16]}…, "
-                      f"{len(g['cells'])} cells, OUT/{which}/spec.toml"))
+        items.append((f"{which} grid", f"{len(g['cells'])} cells; experiment zoo v{g['ident']['version']}, "
+                      f"sha256 {g['ident']['spec_sha256'][:16]}… (OUT/experiment.json, records in OUT/cells)"))
     for inv in timing.get("invocations", []):
-        items.append(("invocation", f"trained in {inv['train_seconds']:.0f} s, scored in {inv['score_seconds']:.0f} s, "
+        items.append(("invocation", f"{inv['cells_run']} cell(s) trained and scored in {inv['seconds']:.0f} s, "
                       f"--jobs {inv['jobs']}, finished {inv['finished']}"))
     return items
 
 
-def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> tuple[Path, Path]:
-    """Write ``OUT/report.md`` and ``OUT/report.html``."""
+def write_report(out: Path, result: dict[str, Any]) -> tuple[Path, Path]:
+    """Write ``OUT/report.md`` and ``OUT/report.html`` (the wall-clock from the engine's ``OUT/timing.json``)."""
     out = Path(out)
+    timing = json.loads((out / "timing.json").read_text()) if (out / "timing.json").is_file() else {}
     figures = make_figures(out, result)
     title = f"genzoo zoo report ({'quick' if result['quick'] else 'full'} budget)"
     intro = ("Every family of genzoo trained on the same 2-D mixtures (exact densities known) under one pinned budget, "
@@ -434,16 +517,14 @@ def write_report(out: Path, result: dict[str, Any], timing: dict[str, Any]) -> t
     sections.append(("Conclusions (generated from the numbers above)", [("list", conclusions(result))]))
     sections.append(("Protocol", [("table", (["item", "value"], [list(i) for i in protocol_items(result, timing)]))]))
 
-    invocations = [i for i in timing.get("invocations", []) if i["train_seconds"] >= 1.0] or timing.get("invocations", [])[-1:]
-    train_s = sum(i["train_seconds"] for i in invocations)
-    score_s = sum(i["score_seconds"] for i in invocations)
+    invocations = timing.get("invocations", [])
     jobs = invocations[-1]["jobs"] if invocations else 1
     budget = result["budget"]
     run_line = (f"Command: `genzoo bench zoo {'--quick ' if result['quick'] else ''}--jobs {jobs}`. Budget: "
                 f"{budget['train']['steps']} steps of batch {budget['train']['batch_size']} per run, evaluations of "
                 f"{budget['train']['n_eval']} samples every {budget['train']['sample_every']} steps, seeds {budget['seeds']} "
-                f"(learning-rate grid: seeds {budget['lr_seeds']}). Wall-clock: {train_s / 60:.1f} min training (all cells, "
-                f"{len(invocations)} invocation(s)) + {score_s / 60:.1f} min scoring, finished "
+                f"(learning-rate grid: seeds {budget['lr_seeds']}). Wall-clock: {timing.get('seconds', 0.0) / 60:.1f} min "
+                f"training and scoring ({len(invocations)} invocation(s)), finished "
                 f"{invocations[-1]['finished'] if invocations else '?'}.")
     intro = intro + " " + run_line
     md = [f"# {title}", "", intro, ""]
@@ -528,7 +609,7 @@ def mnist_table(result: dict[str, Any]) -> tuple[list[str], list[list[str]], lis
     return header, rows, notes
 
 
-def _mnist_figure(out: Path, result: dict[str, Any]) -> Path | None:
+def _mnist_figure(out: Path, result: dict[str, Any], runs: Path) -> Path | None:
     try:
         import matplotlib
 
@@ -540,10 +621,10 @@ def _mnist_figure(out: Path, result: dict[str, Any]) -> Path | None:
     panels = []
     for z in result["zoo"]:
         c = next((c for c in result["cells"] if c["label"] == z["label"] and c.get("status") == "ok"), None)
-        path = out / "scores" / f"{c['id']}.samples.pt" if c else None
+        path = runs / c.get("cell", "") / SAMPLES if c else None
         if path and path.is_file():
             panels.append((f"{z['label']} (seed {c['seed']})", torch.load(path, weights_only=True)))
-    null = out / "scores" / "null_bernoulli.samples.pt"
+    null = runs / "mnist__nulls" / SAMPLES
     if null.is_file():
         panels.append(("null: independent Bernoulli", torch.load(null, weights_only=True)))
     if not panels:
@@ -562,19 +643,21 @@ def _mnist_figure(out: Path, result: dict[str, Any]) -> Path | None:
     return path
 
 
-def write_mnist_report(out: Path, result: dict[str, Any], seconds: float) -> Path:
-    """Write ``OUT/mnist/mnist.md``: command, budget, wall-clock, the table and samples side by side."""
+def write_mnist_report(out: Path, result: dict[str, Any], runs: Path) -> Path:
+    """Write ``OUT/mnist/mnist.json`` and ``mnist.md``: command, budget, wall-clock, the table and samples side by
+    side (the first 64 samples each MNIST cell saved as ``runs/<cell>/samples64.pt``)."""
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_json_atomic(out / "mnist.json", result, default=float)
     b, d = result["budget"], result["data"]
     h, r, notes = mnist_table(result)
-    figure = _mnist_figure(out, result)
+    figure = _mnist_figure(out, result, Path(runs))
     models = "; ".join(f"{z['label']} = {z['model']} {z['set'] or '(defaults)'}" for z in result["zoo"])
     md = [f"# genzoo zoo: binarised MNIST ({'quick' if result['quick'] else 'full'} budget)", "",
           f"Command: `genzoo bench zoo {'--quick ' if result['quick'] else ''}--set grids=mnist`. Data: "
           f"{d['name']} (n={d['n']} training images, binarisation seed {d['seed']}). Budget per run: "
           + ", ".join(f"{k}={v}" for k, v in b["train"].items()) + f"; seeds {b['seeds']}. Models: {models}. "
-          f"Wall-clock of this invocation (training, scoring, nulls; runs cached from an earlier one cost nothing): "
-          f"{seconds / 60:.1f} min.", "",
+          f"Wall-clock of the cells (training, scoring, nulls): {result.get('seconds', 0.0) / 60:.1f} min.", "",
           _md_table(h, r), ""] + [f"*{n}*" for n in notes] + [""]
     if figure is not None:
         md += [f"![samples side by side]({figure.name})", "", "*First 36 samples of the first seed of each model and of the "
