@@ -129,3 +129,10 @@ def test_the_checker_sees_a_lazy_upward_import(tmp_path, monkeypatch):
     edges = import_graph()
     assert edges["genzoo.models.m"] == {"genzoo.run"}
     assert _layer("genzoo.run") > _layer("genzoo.models.m")
+
+
+def test_the_experiment_engine_knows_no_experiment():
+    """Experiments import the engine, never the reverse: the engine reaches them only through the
+    registry (``genzoo.bench``'s namespace), so a new experiment is one file with no other edit."""
+    inside = sorted(t for t in import_graph()["genzoo.bench.engine"] if t.startswith("genzoo.bench."))
+    assert not inside, f"genzoo.bench.engine imports experiment modules: {inside}"
