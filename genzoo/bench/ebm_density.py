@@ -13,7 +13,8 @@ network at initialisation, and a single Gaussian fitted to the data by moments (
 Gaussian's negative log density). Pictures: the energy landscape and the normalised density
 of every model beside the truth.
 
-Models (each trained ``steps`` iterations of batch 256, one thread):
+Cells: the Gaussian null, then model × seed, each trained ``steps`` iterations of batch 256
+(``models`` picks some; the figure shows the first seed). Models:
 
 * ``ebm`` short-run (Nijkamp et al. 2019), ``ebm`` replay (Du & Mordatch 2019, tied noise),
   ``ebm`` replay with the *image* defaults' untied noise (η = 0.01, σ = 0.005: the tempered
@@ -22,26 +23,25 @@ Models (each trained ``steps`` iterations of batch 256, one thread):
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
 from genzoo import config, data
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.models import MODELS, DataSpec
 
 #: The configurations compared: (label, model, config overrides).
 VARIANTS: list[tuple[str, str, dict]] = [
-    ("ebm short-run", "ebm", {"negatives": "short-run"}),
-    ("ebm replay", "ebm", {"negatives": "replay"}),
+    ("ebm short-run", "ebm", {"negatives": "short-run"}), ("ebm replay", "ebm", {"negatives": "replay"}),
     ("ebm replay, untied σ=0.005", "ebm", {"negatives": "replay", "negatives.noise": 0.005}),
-    ("ddgm", "ddgm", {}),
-    ("meg", "meg", {}),
-]
+    ("ddgm", "ddgm", {}), ("meg", "meg", {})]
 
 
 def grid(lo: float, hi: float, bins: int) -> tuple[Tensor, float]:
@@ -62,9 +62,7 @@ def grid_log_density(neg_energy: Callable[[Tensor], Tensor], points: Tensor, are
 def grid_kl(log_p: Tensor, log_q: Tensor, area: float) -> tuple[float, float]:
     """(KL(p ‖ q), KL(q ‖ p)) as Riemann sums of two grid-normalised log densities."""
     p, q = log_p.exp() * area, log_q.exp() * area
-    forward = float((p * (log_p - log_q)).sum())
-    reverse = float((q * (log_q - log_p)).sum())
-    return forward, reverse
+    return float((p * (log_p - log_q)).sum()), float((q * (log_q - log_p)).sum())
 
 
 def density_kl(model_energy: Callable[[Tensor], Tensor], log_prob: Callable[[Tensor], Tensor],
@@ -87,8 +85,6 @@ def train(name: str, overrides: dict, x: Tensor, steps: int, seed: int, batch: i
     torch.manual_seed(seed)
     cls = MODELS.get(name)
     model = cls(config.build(cls.Config, dict(overrides)), DataSpec("points", tuple(x.shape[1:])))
-    import copy
-
     initial = copy.deepcopy(model.E).eval()
     g = torch.Generator().manual_seed(seed + 1)
     start = time.perf_counter()
@@ -107,64 +103,67 @@ def _figure(panels: list[tuple[str, Tensor]], bins: int, lo: float, hi: float, p
     for i, (title, log_q) in enumerate(panels):
         img = log_q.reshape(bins, bins).T.numpy()
         top = img.max()
-        for row, (values, label, clim) in enumerate((
-            (-img, "energy −log p̂", (-top, -top + 12)),  # the lowest 12 nats of the landscape
-            (img, "log p̂", (top - 12, top)),
-        )):
+        # the lowest 12 nats of the landscape; the top 12 of the log density
+        for row, (values, label, clim) in enumerate(((-img, "energy −log p̂", (-top, -top + 12)), (img, "log p̂", (top - 12, top)))):
             ax = fig.add_subplot(2, cols, row * cols + i + 1)
             ax.imshow(values.clip(*clim), origin="lower", extent=(lo, hi, lo, hi), cmap="viridis",
                       vmin=clim[0], vmax=clim[1], interpolation="nearest")
             ax.set_title(f"{title}\n{label}", fontsize=8)
-            ax.set_xticks([])
-            ax.set_yticks([])
+            ax.set_xticks([]), ax.set_yticks([])
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 
 
-@benchmark("ebm-density")
-def ebm_density(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class EBMDensity(Experiment):
     """2-D density estimation: EBM / DDGM / MEG energies normalised on a grid vs the exact density (KL both ways)."""
-    options = dict(options or {})
-    torch.set_num_threads(int(options.get("threads", 1)))
-    data_name = options.get("data", "ring8")
-    params = {"n": 20000, "std": float(options.get("std", 0.15))} if data_name in ("ring8", "grid25") else {"n": 20000}
-    steps = int(options.get("steps", 300 if quick else 3000))
-    seeds = [int(s) for s in str(options.get("seeds", "0" if quick else "0,1,2")).split(",")]
-    bins = int(options.get("bins", 200))
-    only = options.get("models")
-    dataset = data.load(data_name, **params)
-    x = dataset.x
-    half = 1.25 * float(x.abs().max())
-    lo, hi = -half, half
-    points, area = grid(lo, hi, bins)
-    log_p = grid_log_density(lambda y: dataset.density.log_prob(y.double()), points, area)
-    rows = []
-    null = gaussian_fit_energy(x)
-    rows.append({"model": "null: Gaussian fit", "seed": -1, **dict(zip(("kl_forward", "kl_reverse"),
-                grid_kl(log_p, grid_log_density(lambda y: -null(y), points, area), area))), "seconds": 0.0})
-    panels = [("truth", log_p)]
-    for label, name, overrides in VARIANTS:
-        if only and name not in only.split(",") and label not in only.split(","):
-            continue
-        for seed in seeds:
-            model, initial, seconds = train(name, overrides, x, steps, seed)
-            log_q = grid_log_density(lambda y: -model.energy(y), points, area)
-            log_q0 = grid_log_density(lambda y: -initial(y), points, area)
-            fwd, rev = grid_kl(log_p, log_q, area)
-            fwd0, rev0 = grid_kl(log_p, log_q0, area)
-            rows.append({"model": label, "seed": seed, "kl_forward": fwd, "kl_reverse": rev,
-                         "kl_forward_init": fwd0, "kl_reverse_init": rev0, "seconds": seconds})
-            print(f"{label:<28} seed {seed}: KL(p‖p̂) {fwd:7.3f} (init {fwd0:.3f})  KL(p̂‖p) {rev:7.3f} "
-                  f"(init {rev0:.3f})  {seconds:.0f} s", flush=True)
-            if seed == seeds[0]:
-                panels.append((label, log_q))
-    write_results(out, "ebm_density", rows, data=data_name, data_params=params, steps=steps, seeds=seeds,
-                  bins=bins, box=[lo, hi], grid_rule="Riemann sums on a bins×bins grid over [lo, hi]²")
-    _figure(panels, bins, lo, hi, out / "ebm_density.png")
-    print(f"{'model':<28}{'KL(p‖p̂)':>12}{'KL(p̂‖p)':>12}")
-    for label in dict.fromkeys(r["model"] for r in rows):
-        sel = [r for r in rows if r["model"] == label]
-        f = sum(r["kl_forward"] for r in sel) / len(sel)
-        r_ = sum(r["kl_reverse"] for r in sel) / len(sel)
-        print(f"{label:<28}{f:>12.3f}{r_:>12.3f}   (mean of {len(sel)})")
-    return out
+
+    name = "ebm-density"
+    options = {"data": Option("ring8", meaning="2-D data set"),
+               "std": Option(0.15, meaning="component std (ring8, grid25)"),
+               "steps": Option(3000, 300, "training iterations of batch 256"),
+               "seeds": Option((0, 1, 2), (0,), "one trained model per seed"),
+               "bins": Option(200, meaning="grid cells per axis"),
+               "models": Option((), meaning="only these models or labels (comma-separated; all when empty)"),
+               "threads": Option(1, meaning="torch threads")}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        chosen = [i for i, (label, name, _) in enumerate(VARIANTS) if not o.models or name in o.models or label in o.models]
+        return [Cell("null_gaussian", {}, priority=-1, cost=0.01),
+                *(Cell(slug(VARIANTS[i][0], f"seed{s}"), {"variant": i}, seed=s, priority=s, cost=o.steps)
+                  for i in chosen for s in o.seeds)]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
+        torch.set_num_threads(o.threads)
+        dataset, _, _, points, area, log_p = _setup(o)
+        if not cell.params:
+            null = gaussian_fit_energy(dataset.x)
+            fwd, rev = grid_kl(log_p, grid_log_density(lambda y: -null(y), points, area), area)
+            return {"model": "null: Gaussian fit", "seed": -1, "kl_forward": fwd, "kl_reverse": rev, "seconds": 0.0}
+        label, name, overrides = VARIANTS[cell.params["variant"]]
+        model, initial, seconds = train(name, overrides, dataset.x, o.steps, cell.seed)
+        log_q = grid_log_density(lambda y: -model.energy(y), points, area)
+        fwd, rev = grid_kl(log_p, log_q, area)
+        fwd0, rev0 = grid_kl(log_p, grid_log_density(lambda y: -initial(y), points, area), area)
+        if cell.seed == o.seeds[0]:  # the figure's panel
+            ctx.run_dir.mkdir(parents=True, exist_ok=True)
+            torch.save(log_q, ctx.run_dir / "log_q.pt")
+        return {"model": label, "seed": cell.seed, "kl_forward": fwd, "kl_reverse": rev,
+                "kl_forward_init": fwd0, "kl_reverse_init": rev0, "seconds": seconds}
+
+    def report(self, records: list[dict[str, Any]], o: Options, out: Path, quick: bool) -> None:
+        _, params, (lo, hi), _, _, log_p = _setup(o)
+        write_results(out, "ebm_density", [r["metrics"] for r in records], data=o.data, data_params=params, steps=o.steps,
+                      seeds=list(o.seeds), bins=o.bins, box=[lo, hi], grid_rule="Riemann sums on a bins×bins grid over [lo, hi]²")
+        panels = [(r["metrics"]["model"], torch.load(out / "runs" / r["id"] / "log_q.pt")) for r in records
+                  if r["seed"] == o.seeds[0] and (out / "runs" / r["id"] / "log_q.pt").is_file()]
+        _figure([("truth", log_p), *panels], o.bins, lo, hi, out / "ebm_density.png")
+
+
+def _setup(o: Options) -> tuple[Any, dict[str, Any], tuple[float, float], Tensor, float, Tensor]:
+    """The data set, its parameters, the box, the grid (points, cell area) and the exact log density on it."""
+    params = {"n": 20000, "std": o.std} if o.data in ("ring8", "grid25") else {"n": 20000}
+    dataset = data.load(o.data, **params)
+    half = 1.25 * float(dataset.x.abs().max())
+    points, area = grid(-half, half, o.bins)
+    return dataset, params, (-half, half), points, area, grid_log_density(lambda y: dataset.density.log_prob(y.double()), points, area)
