@@ -76,7 +76,7 @@ from genzoo.errors import GenzooError
 from genzoo.files import METRICS, last_metrics, write_json_atomic
 
 REQUIRED = ("name", "version", "description", "seeds", "metrics", "train", "data", "models")
-OPTIONAL = ("quick", "evaluate", "protocol", "published", "directions", "curves", "notes")
+OPTIONAL = ("quick", "evaluate", "protocol", "published", "directions", "curves", "notes", "covers")
 EVALUATE_KEYS = ("full", "seed", "n")
 MODEL_KEYS = ("label", "model", "set", "train", "note")
 PUBLISHED_KEYS = ("label", "data", "metric", "value", "std", "source", "note")
@@ -133,6 +133,8 @@ def load_spec(path: str | Path) -> dict[str, Any]:
             _check_seeds(spec["quick"]["seeds"], "quick.seeds", need)
     for key in ("protocol", "directions", "evaluate"):
         need(isinstance(spec.get(key, {}), dict), key, spec.get(key), "expected a table")
+    if "covers" in spec:
+        need(_str_list(spec["covers"]), "covers", spec["covers"], "expected a list of registered names")
     _known(spec.get("evaluate", {}), EVALUATE_KEYS, "evaluate", where)
     need(isinstance(spec.get("evaluate", {}).get("full", False), bool), "evaluate.full",
          spec.get("evaluate", {}).get("full"), "expected true or false")
@@ -185,7 +187,10 @@ def data_label(d: dict[str, Any]) -> str:
 
 #: Spec keys that do not change what a cell computes: papers' numbers shown beside ours and prose.
 #: Adding a citation or a sentence must not orphan finished cells.
-UNHASHED = ("published", "notes")
+#: keys that change no cell: citations, prose, and ``covers`` (the registered parts — e.g. objectives —
+#: this version's models exercise; a part registered later is the contract tests' business, not a
+#: reason to change a versioned protocol)
+UNHASHED = ("published", "notes", "covers")
 
 
 def spec_hash(spec: dict[str, Any]) -> str:
@@ -515,6 +520,7 @@ def derived_spec(base: str, name: str, description: str, models_toml: str, notes
     head = text[: text.index("[[models]]")]
     head = re.sub(r'(?m)^name = ".*"$', lambda _: f"name = {json.dumps(name)}", head, count=1)
     head = re.sub(r'(?m)^description = ".*"$', lambda _: f"description = {json.dumps(description)}", head, count=1)
+    head = re.sub(r"(?m)(^#[^\n]*\n)*^covers = \[[^\]]*\]\n", "", head)  # what base covers, these models need not
     if notes is not None:
         start = head.index('notes = """') + len('notes = """')
         end = head.index('"""', start)
