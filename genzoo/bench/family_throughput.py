@@ -21,10 +21,9 @@ faster).
 
 bfloat16 is timed only where the CPU multiplies it natively
 (:func:`genzoo.hardware.bf16_native`) and never in ``--quick``: on other CPUs it is
-emulated and its timing says nothing about genzoo. Options: ``families`` (comma list),
-``steps`` per round, ``rounds``, ``data`` (``mnist`` or ``random``: random data of MNIST's shape,
-no download), ``small=true`` (tiny networks and batches, for tests), ``threads`` (1),
-``doc=PATH`` (rewrite the table between the markers in that Markdown file, e.g. docs/speed.md).
+emulated and its timing says nothing about genzoo. One cell per family (``families``); ``data``
+``random``: random data of MNIST's shape, no download; ``doc=PATH``: rewrite the table between
+the markers in that Markdown file (e.g. docs/speed.md).
 """
 
 from __future__ import annotations
@@ -34,14 +33,15 @@ import statistics
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from genzoo import hardware
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options
 from genzoo.errors import GenzooError
 
 FAMILIES = ("vae", "rbm", "gan2d", "dcgan")
@@ -205,11 +205,11 @@ def dcgan_pair(data: str, small: bool, bs: int, n: int, precision: str = "32") -
     return Pair(f"dcgan{tag}", f"plain PyTorch-GAN loop{tag}", _loop(genzoo, batch), _loop(plain.step, batch), bs)
 
 
-def time_pairs(pairs: list[Pair], steps: int, rounds: int) -> list[dict]:
-    """Median seconds per step of each side, round-robin over pairs and sides (alternating which goes first)."""
+def time_pairs(pairs: list[Pair], steps: int, rounds: int) -> dict[str, Any]:
+    """Seconds per step of each side in every round, round-robin over pairs and sides (alternating which goes first)."""
     from threadpoolctl import threadpool_limits
 
-    times: dict[int, dict[str, list[float]]] = {id(p): {"genzoo": [], "peer": []} for p in pairs}
+    times = {p.family: {"genzoo": [], "peer": []} for p in pairs}
     with threadpool_limits(1):
         for p in pairs:  # warm-up: first calls pick kernels and allocate
             p.genzoo(0, 2)
@@ -220,14 +220,10 @@ def time_pairs(pairs: list[Pair], steps: int, rounds: int) -> list[dict]:
                 for side, fn in sides if r % 2 == 0 else sides[::-1]:
                     t = time.perf_counter()
                     fn(r * steps * p.repeat, steps * p.repeat)
-                    times[id(p)][side].append((time.perf_counter() - t) / (steps * p.repeat))
-    rows = []
-    for p in pairs:
-        g, o = (statistics.median(times[id(p)][s]) for s in ("genzoo", "peer"))
-        rows.append({"family": p.family, "peer": p.peer, "batch_size": p.batch_size,
-                     "genzoo_ms_per_step": 1e3 * g, "peer_ms_per_step": 1e3 * o, "ratio": o / g,
-                     "target": TARGETS.get(p.family, float("nan")), "rounds": rounds, "steps_per_round": steps * p.repeat})
-    return rows
+                    times[p.family][side].append((time.perf_counter() - t) / (steps * p.repeat))
+    return {"pairs": [{"family": p.family, "peer": p.peer, "batch_size": p.batch_size, "steps_per_round": steps * p.repeat}
+                      for p in pairs], "genzoo_s": {f: t["genzoo"] for f, t in times.items()},
+            "peer_s": {f: t["peer"] for f, t in times.items()}, "threads": torch.get_num_threads()}
 
 
 def markdown_table(rows: list[dict], command: str, meta: dict) -> str:
@@ -262,51 +258,46 @@ def _cpu_name() -> str:
     return platform.processor() or "unknown CPU"
 
 
-@benchmark("throughput")
-def throughput(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class FamilyThroughput(Experiment):
     """Training throughput of the VAE, RBM, 2-D GAN and DCGAN beside a plain PyTorch loop / scikit-learn (ratios)."""
-    import sklearn
 
-    options = dict(options or {})
-    families = [f.strip() for f in str(options.pop("families", ",".join(FAMILIES))).split(",") if f.strip()]
-    bad = [f for f in families if f not in FAMILIES]
-    if bad or not families:
-        raise GenzooError(f"invalid value families={','.join(families)!r}: valid: {', '.join(FAMILIES)}")
-    small = str(options.pop("small", "false")).lower() in ("1", "true", "yes")
-    steps = int(options.pop("steps", 2 if small or quick else 20))
-    rounds = int(options.pop("rounds", 3 if quick else 7))
-    data = str(options.pop("data", "mnist"))
-    threads = int(options.pop("threads", 1))
-    doc = options.pop("doc", None)
-    if data not in ("mnist", "random"):
-        raise GenzooError(f"invalid value data={data!r}: valid: mnist, random")
-    if options:
-        raise GenzooError(f"unknown option {sorted(options)[0]!r} for throughput; valid: families, steps, rounds, data, "
-                          "small, threads, doc")
-    torch.set_num_threads(threads)
-    n = max(8, 2 * steps + 4) * (16 if small else 128)  # batches cycle: any n works
-    pairs: list[Pair] = []
-    if "vae" in families:
-        pairs.append(vae_pair(data, small, 16 if small else 100, n))
-    if "rbm" in families:
-        pairs += rbm_pairs(data, small, 16 if small else 100, n)
-    if "gan2d" in families:
-        pairs.append(gan2d_pair(small, 16 if small else 128, n))
-    if "dcgan" in families:
-        pairs.append(dcgan_pair(data, small, 16 if small else 64, n))
-        if not quick and hardware.bf16_native("cpu"):
-            pairs.append(dcgan_pair(data, small, 16 if small else 64, n, "bf16-mixed"))
-    print(f"{torch.get_num_threads()} thread(s); bf16 {'native' if hardware.bf16_native('cpu') else 'not native: not timed'}")
-    rows = time_pairs(pairs, steps, rounds)
-    for r in rows:
-        print(f"{r['family']:<9} genzoo {r['genzoo_ms_per_step']:8.2f} ms/step   {r['peer']:<48} "
-              f"{r['peer_ms_per_step']:8.2f} ms/step   ratio {r['ratio']:.2f} (target ≥ {r['target']:.1f})")
-    meta = {"threads": torch.get_num_threads(), "torch": torch.__version__, "sklearn": sklearn.__version__,
-            "cpu": _cpu_name(), "rounds": rounds, "steps": steps, "data": data, "small": small, "quick": quick}
-    write_results(out, "throughput", rows, **meta)
-    command = "genzoo bench throughput" + (" --quick" if quick else "")
-    table = markdown_table(rows, command, meta)
-    (out / "throughput.md").write_text(table + "\n")
-    if doc:
-        write_doc(Path(doc), table)
-    return out
+    name = "throughput"
+    options = {"families": Option(FAMILIES, choices=FAMILIES), "small": Option(False, meaning="tiny networks and batches (tests)"),
+               "steps": Option(0, 2, "steps per round (×10 for rbm, gan2d); 0: 20, or 2 with small"),
+               "rounds": Option(7, 3), "data": Option("mnist", choices=("mnist", "random")), "threads": Option(1),
+               "doc": Option("", meaning="a Markdown file whose throughput block gets the table")}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell(f, {"family": f}, priority=i) for i, f in enumerate(FAMILIES) if f in o.families]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
+        torch.set_num_threads(o.threads)
+        small, steps, family = o.small, o.steps or (2 if o.small else 20), cell.params["family"]
+        n = max(8, 2 * steps + 4) * (16 if small else 128)  # batches cycle: any n works
+        bs = {"vae": 100, "rbm": 100, "gan2d": 128, "dcgan": 64}[family] if not small else 16
+        pairs = {"vae": lambda: [vae_pair(o.data, small, bs, n)], "rbm": lambda: rbm_pairs(o.data, small, bs, n),
+                 "gan2d": lambda: [gan2d_pair(small, bs, n)], "dcgan": lambda: [dcgan_pair(o.data, small, bs, n)]}[family]()
+        if family == "dcgan" and not ctx.quick and hardware.bf16_native("cpu"):
+            pairs.append(dcgan_pair(o.data, small, bs, n, "bf16-mixed"))
+        return time_pairs(pairs, steps, o.rounds)
+
+    def report(self, records: list[dict[str, Any]], o: Options, out: Path, quick: bool) -> None:
+        import sklearn
+
+        rows = []
+        for m in (r["metrics"] for r in records):
+            for p in m["pairs"]:
+                g, other = statistics.median(m["genzoo_s"][p["family"]]), statistics.median(m["peer_s"][p["family"]])
+                rows.append({"family": p["family"], "peer": p["peer"], "batch_size": p["batch_size"],
+                             "genzoo_ms_per_step": 1e3 * g, "peer_ms_per_step": 1e3 * other, "ratio": other / g,
+                             "target": TARGETS.get(p["family"], float("nan")), "rounds": o.rounds,
+                             "steps_per_round": p["steps_per_round"]})
+        meta = {"threads": max(r["metrics"]["threads"] for r in records), "torch": records[0]["versions"]["torch"],
+                "sklearn": sklearn.__version__, "cpu": _cpu_name(), "rounds": o.rounds, "steps": o.steps or (2 if o.small else 20),
+                "data": o.data, "small": o.small, "quick": quick}
+        write_results(out, "throughput", rows, **meta)
+        table = markdown_table(rows, "genzoo bench throughput" + (" --quick" if quick else ""), meta)
+        (out / "throughput.md").write_text(table + "\n")
+        if o.doc:
+            write_doc(Path(o.doc), table)
