@@ -1,6 +1,6 @@
 """Claim 6: do β-VAE, FactorVAE, β-TCVAE, DIP-VAE and InfoVAE disentangle better than a VAE?
 
-Protocol (pinned; ``genzoo bench disentanglement [--quick] [--set key=value]``):
+Protocol:
 
 * data: ``dsprites_small`` (3 shapes × 3 scales × 8 orientations × 8×8 positions, 32×32 binary,
   4 147 train / 461 test images), whose ground truth renders any factor combination for the
@@ -24,9 +24,11 @@ Protocol (pinned; ``genzoo bench disentanglement [--quick] [--set key=value]``):
 * pictures: latent traversals of seed 0 of each model (``traversal_<model>.png``: one row per
   latent dimension sorted by its rate, 9 values in [−2.5, 2.5], around the code of one test image).
 
-Outputs ``disentanglement.csv/.json`` (every run) and ``disentanglement_summary.csv`` (mean ± std
-over seeds). No published numbers are placed beside these: the data are dSprites-*like* (genzoo's
-renderer, a coarser grid, MLP networks, short training) and not comparable to papers' dSprites runs.
+Cells: the two nulls, then seed × model (each with its own training loop, :func:`fit`); ``--shard``
+splits a campaign over processes. Outputs ``disentanglement.csv/.json`` (every run) and
+``disentanglement_summary.csv`` (mean ± std over seeds). No published numbers are placed beside these:
+the data are dSprites-*like* (genzoo's renderer, a coarser grid, MLP networks, short training) and
+not comparable to papers' dSprites runs.
 """
 
 from __future__ import annotations
@@ -38,7 +40,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.data import load
 from genzoo.models import MODELS, DataSpec
 
@@ -54,6 +57,7 @@ MODELS_UNDER_TEST: dict[str, tuple[str, dict[str, Any]]] = {
     "dip-vae-ii": ("dip-vae", {"dip_type": "ii", "lambda_od": 10.0}),
     "infovae": ("infovae", {"alpha": 0.0, "lambda_": 1000.0}),
 }
+NULLS = ("random codes", "untrained encoder")  # scored at seed 0 by the same rules
 METRICS = ("beta_vae", "factor_vae", "mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap")
 
 
@@ -130,79 +134,57 @@ def _summary(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str
     return out
 
 
-@benchmark("disentanglement")
-def disentanglement(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class Disentanglement(Experiment):
     """Claim 6: VAE vs β-VAE, FactorVAE, β-TCVAE, DIP-VAE-I/II, InfoVAE on dSprites-like data — every metric, mean ± std over seeds."""
-    options = dict(options or {})
-    torch.set_num_threads(int(options.get("threads", 1)))
-    steps = int(options.get("steps", 600 if quick else 20_000))
-    dci_model = options.get("dci", "forest" if quick else "gbt")
-    n_seeds = int(options.get("seeds", 3))
-    batch = int(options.get("batch", 64))
-    labels = options.get("models", ",".join(MODELS_UNDER_TEST)).split(",")
-    seeds = [int(v) for v in options["seed_list"].split(",")] if "seed_list" in options else list(range(n_seeds))
-    if "merge" in options:  # combine the runs of several processes (e.g. one per seed) into one table
-        return _merge(out, [Path(d) for d in options["merge"].split(",")])
-    from genzoo.metrics.disentanglement import FULL_BUDGET, Budget, disentanglement_metrics  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
 
-    budget = Budget(*QUICK_BUDGET) if quick else FULL_BUDGET
-    ds = load("dsprites_small")
-    gt = ds.ground_truth
-    x, tx = ds.x.flatten(1), ds.test_x.flatten(1)
-    flat = _FlatGroundTruth(gt)
-    spec = DataSpec("images", (x.shape[1],), 0)
-    dataset_size = len(x)
-    rows: list[dict[str, Any]] = []
-    start = time.perf_counter()
-    for null, enc in (("random codes", _RandomCodes(SHARED["latent_dim"], 0)), ("untrained encoder", build("vae", spec, 0).encode)):
-        if 0 not in seeds:
-            break
-        rows.append({"model": null, "seed": 0, **disentanglement_metrics(enc, flat, budget, 0, dci_model)})
-        print(f"{null:<12}: " + " ".join(f"{k}={rows[-1][k]:.3f}" for k in METRICS), flush=True)
-    meta = dict(data="dsprites_small", steps=steps, batch=batch, shared=SHARED, models={k: MODELS_UNDER_TEST[k] for k in labels},
-                budget=budget.__dict__, dci_model=dci_model)
-    for seed in seeds:
-        for label in labels:
-            name, overrides = MODELS_UNDER_TEST[label]
-            if name == "beta-tcvae":
-                overrides = {**overrides, "dataset_size": dataset_size}
-            t0 = time.perf_counter()
-            model = build(name, spec, seed, **overrides)
-            fit(model, x, steps, batch, seed)
-            train_s = time.perf_counter() - t0
-            model.eval()
-            row = {"model": label, "seed": seed, **test_bound(model, tx),
-                   **disentanglement_metrics(model.encode, flat, budget, seed, dci_model), "train_seconds": train_s}
-            rows.append(row)
-            write_results(out, "disentanglement", rows, seeds=seeds, partial=True, **meta)  # survives an interrupted run
-            print(f"{label:<12} seed {seed}: " + " ".join(f"{k}={row[k]:.3f}" for k in ("elbo",) + METRICS), flush=True)
-            if seed == 0:
-                traversal(model, tx[0], tuple(ds.x.shape[1:]), out / f"traversal_{label}.png", rates=per_dim_rate(model, tx[:500]))
-    elapsed = time.perf_counter() - start
-    write_results(out, "disentanglement", rows, seeds=seeds, seconds=elapsed, **meta)
-    _report(out, rows, f"dsprites_small, {steps} steps × batch {batch}, seeds {seeds}; wall-clock {elapsed:.0f} s")
-    return out
+    name = "disentanglement"
+    options = {"steps": Option(20_000, 600, "training iterations per model"),
+               "seeds": Option(3, meaning="seeds 0..seeds-1"),
+               "batch": Option(64, meaning="batch size"),
+               "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST)),
+               "dci": Option("gbt", "forest", "DCI's regressor", choices=("gbt", "forest")),
+               "threads": Option(1, meaning="torch threads per cell")}
 
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        nulls = [Cell(slug(null), {"model": null}, seed=0, priority=-1, cost=0.2) for null in NULLS if o.seeds > 0]
+        return nulls + [Cell(slug(label, seed), {"model": label}, seed=seed, priority=seed)
+                        for seed in range(o.seeds) for label in o.models]
 
-def _merge(out: Path, dirs: list[Path]) -> Path:
-    import json
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        from genzoo.metrics.disentanglement import FULL_BUDGET, Budget, disentanglement_metrics  # here: genzoo.metrics imports scipy, which `genzoo list` must not pay for
 
-    rows: list[dict[str, Any]] = []
-    for d in dirs:
-        rows += json.loads((d / "disentanglement.json").read_text())["rows"]
-    write_results(out, "disentanglement", rows, merged=[str(d) for d in dirs])
-    _report(out, rows, f"merged from {', '.join(map(str, dirs))}")
-    return out
+        torch.set_num_threads(o.threads)
+        budget, label, seed = Budget(*QUICK_BUDGET) if ctx.quick else FULL_BUDGET, cell.params["model"], cell.seed
+        ds = load("dsprites_small")
+        x, tx, flat = ds.x.flatten(1), ds.test_x.flatten(1), _FlatGroundTruth(ds.ground_truth)
+        spec = DataSpec("images", (x.shape[1],), 0)
+        if label in NULLS:
+            g = torch.Generator().manual_seed(0)
+            enc = build("vae", spec, 0).encode if label == "untrained encoder" else (
+                lambda x: torch.randn(x.shape[0], SHARED["latent_dim"], generator=g))
+            return disentanglement_metrics(enc, flat, budget, 0, o.dci)
+        name, overrides = MODELS_UNDER_TEST[label]
+        if name == "beta-tcvae":
+            overrides = {**overrides, "dataset_size": len(x)}
+        t0 = time.perf_counter()
+        model = build(name, spec, seed, **overrides)
+        fit(model, x, o.steps, o.batch, seed)
+        train_s = time.perf_counter() - t0
+        model.eval()
+        if seed == 0:
+            traversal(model, tx[0], tuple(ds.x.shape[1:]), ctx.out / f"traversal_{label}.png", rates=per_dim_rate(model, tx[:500]))
+        return {**test_bound(model, tx), **disentanglement_metrics(model.encode, flat, budget, seed, o.dci), "train_seconds": train_s}
 
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        from genzoo.metrics.disentanglement import FULL_BUDGET, Budget
 
-def _report(out: Path, rows: list[dict[str, Any]], footer: str) -> None:
-    summary = _summary(rows, METRICS + ("elbo", "rate", "distortion"))
-    write_results(out, "disentanglement_summary", summary)
-    head = f"{'model':<18}" + "".join(f"{k[:14]:>16}" for k in METRICS + ("elbo",))
-    print(head)
-    for r in summary:
-        print(f"{r['model']:<18}" + "".join(f"{r[k]:>9.3f}±{r[k + '_std']:<6.3f}" if k in r else f"{'':>16}" for k in METRICS + ("elbo",)))
-    print(footer)
+        rows = [{"model": r["params"]["model"], "seed": r["seed"], **r["metrics"]} for r in records]
+        write_results(out, "disentanglement", rows, seeds=list(range(o.seeds)), seconds=sum(r["seconds"] for r in records),
+                      data="dsprites_small", steps=o.steps, batch=o.batch, shared=SHARED,
+                      models={k: MODELS_UNDER_TEST[k] for k in o.models},
+                      budget=(Budget(*QUICK_BUDGET) if quick else FULL_BUDGET).__dict__, dci_model=o.dci)
+        write_results(out, "disentanglement_summary", _summary(rows, METRICS + ("elbo", "rate", "distortion")))
 
 
 class _FlatGroundTruth:
