@@ -25,31 +25,22 @@ Protocol (pinned; ``--set KEY=VALUE`` changes it):
     ``mnist_rates``, MLP VAE (hidden 500, latent 32); R and D on 1 000 test images. H is unknown
     there; the plot shows the points with the −ELBO contours R + D = const.
 
-Outputs: ``rate_distortion.csv/json`` (one row per model), ``rate_distortion_bits16.png``,
-``rate_distortion_mnist.png``.
+Cells: one per trained model (bits16 first), plus the MNIST pixel-marginal null; each trains in
+its own loop (:func:`fit`, kept: the committed numbers come from its batch stream). Outputs:
+``rate_distortion.csv/json`` (one row per model), ``rate_distortion_bits16.png``, ``rate_distortion_mnist.png``.
 """
 
 from __future__ import annotations
 
 import math
-import time
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.errors import GenzooError
-
-#: option → (full value, --quick value)
-DEFAULTS: dict[str, tuple[str, str]] = {
-    "rates": ("4,5,6,8", "5,6"),
-    "betas": ("0.5,1,1.5,2,4,8", "1,2,4"),
-    "steps": ("4000", "1500"),
-    "mnist_rates": ("0,5,10,20,40,80", "5,20,60"),
-    "mnist_steps": ("5000", "600"),
-    "seed": ("0", "0"),
-}
 
 NOISE_P = 0.2
 
@@ -84,13 +75,6 @@ def resolve_options(defaults: dict[str, tuple[str, str]], quick: bool, given: di
             raise GenzooError(f"unknown option {k!r}; valid: {', '.join(opts)}")
     opts.update(given or {})
     return opts
-
-
-def floats(text: str, name: str) -> list[float]:
-    try:
-        return [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise GenzooError(f"invalid value {name}={text!r}: expected comma-separated numbers") from None
 
 
 def new_model(name: str, spec: Any, **overrides: Any) -> Any:
@@ -152,56 +136,74 @@ def _plot(rows: list[dict[str, Any]], path: Path, title: str, entropy: float | N
     _save(fig, path)
 
 
-@benchmark("rate-distortion")
-def rate_distortion(out: Path, quick: bool = False, jobs: int = 1, options: dict[str, str] | None = None) -> Path:
+@experiment
+class RateDistortion(Experiment):
     """Claim 10: VAE rate–distortion sweep (target rate σ, β) on a 16-bit source of exact entropy and on binarised MNIST."""
-    from genzoo import data
-    from genzoo.models import DataSpec
 
-    opts = resolve_options(DEFAULTS, quick, options)
-    seed = int(opts["seed"])
-    start = time.perf_counter()
-    H = bits16_entropy()
-    g = torch.Generator().manual_seed(seed)
-    train_x, test_x = bits16(20_000, g), bits16(5_000, g)
-    spec = DataSpec("points", (16,))
-    rows: list[dict[str, Any]] = []
-    settings = [("target_rate", s) for s in floats(opts["rates"], "rates")] + [("beta", b) for b in floats(opts["betas"], "betas")]
-    for kind, value in settings:
-        torch.manual_seed(seed)
-        model = new_model("vae", spec, arch="mlp", hidden=128, depth=2, latent_dim=8, observation="bernoulli", lr=1e-3,
-                          **({"target_rate": value} if kind == "target_rate" else {"beta": value}))
-        fit(model, train_x, int(opts["steps"]), batch=128, seed=seed)
-        m = measure(model, test_x)
-        slack = m["rate"] - (H - m["distortion"])
-        rows.append({"data": "bits16", "setting": kind, "value": value, "label": f"{'σ' if kind == 'target_rate' else 'β'}={value:g}",
-                     **m, "elbo": -(m["rate"] + m["distortion"]), "entropy": H, "R_minus_H_plus_D": slack,
-                     "bound_holds": bool(slack >= -3 * m["distortion_se"])})
-    null_d = bits16_marginal_distortion()
-    rows.append({"data": "bits16", "setting": "null: factorised marginals, no latent", "value": 0.0, "label": "null",
-                 "rate": 0.0, "distortion": null_d, "distortion_se": 0.0, "rate_se": 0.0, "elbo": -null_d, "entropy": H,
-                 "R_minus_H_plus_D": null_d - H, "bound_holds": True})
-    _plot([r for r in rows if r["data"] == "bits16"], out / "rate_distortion_bits16.png", "bits16 (exact H)", H)
+    name = "rate-distortion"
+    options = {"rates": Option((4.0, 5.0, 6.0, 8.0), (5.0, 6.0), "bits16 target rates σ"),
+               "betas": Option((0.5, 1.0, 1.5, 2.0, 4.0, 8.0), (1.0, 2.0, 4.0), "bits16 β values"),
+               "steps": Option(4000, 1500, "bits16 training steps"),
+               "mnist_rates": Option((0.0, 5.0, 10.0, 20.0, 40.0, 80.0), (5.0, 20.0, 60.0), "MNIST target rates (empty: none)"),
+               "mnist_steps": Option(5000, 600, "MNIST training steps"), "seed": Option(0, meaning="seed")}
 
-    mnist_rows: list[dict[str, Any]] = []
-    mnist_rates = floats(opts["mnist_rates"], "mnist_rates")
-    if mnist_rates:
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        bits = [("target_rate", v) for v in o.rates] + [("beta", v) for v in o.betas]
+        grid = [Cell(slug("bits16", k, f"{v:g}"), {"data": "bits16", "setting": k, "value": v}, o.seed, 0, o.steps)
+                for k, v in bits]
+        grid += [Cell(slug("mnist", f"{v:g}"), {"data": "binarized_mnist", "setting": "target_rate", "value": v}, o.seed, 1,
+                      10 * o.mnist_steps) for v in o.mnist_rates]
+        if o.mnist_rates:
+            grid.append(Cell("mnist__null", {"data": "binarized_mnist", "setting": "null"}, o.seed, 1, 1))
+        return grid
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        from genzoo import data
+        from genzoo.models import DataSpec
+
+        k, value, seed = cell.params["setting"], cell.params.get("value"), cell.seed
+        if cell.params["data"] == "bits16":
+            g = torch.Generator().manual_seed(seed)
+            train_x, test_x = bits16(20_000, g), bits16(5_000, g)
+            torch.manual_seed(seed)
+            model = new_model("vae", DataSpec("points", (16,)), arch="mlp", hidden=128, depth=2, latent_dim=8,
+                              observation="bernoulli", lr=1e-3, **{k: value})
+            fit(model, train_x, o.steps, batch=128, seed=seed)
+            return measure(model, test_x)
         ds = data.load("binarized_mnist", seed=seed)
         test = ds.test_x[:1000]
-        mspec = DataSpec.of(ds)
-        for sigma in mnist_rates:
-            torch.manual_seed(seed)
-            model = new_model("vae", mspec, arch="mlp", hidden=500, depth=1, latent_dim=32, target_rate=sigma)
-            fit(model, ds.x, int(opts["mnist_steps"]), batch=100, seed=seed)
-            m = measure(model, test, draws=2)
-            mnist_rows.append({"data": "binarized_mnist", "setting": "target_rate", "value": sigma, "label": f"σ={sigma:g}", **m,
-                               "elbo": -(m["rate"] + m["distortion"])})
-        p = ds.x.mean(0).clamp(1e-4, 1 - 1e-4)
-        null_d = float(-(test * p.log() + (1 - test) * (1 - p).log()).flatten(1).sum(1).mean())
-        mnist_rows.append({"data": "binarized_mnist", "setting": "null: pixel marginals, no latent", "value": 0.0, "label": "null",
-                           "rate": 0.0, "distortion": null_d, "distortion_se": 0.0, "rate_se": 0.0, "elbo": -null_d})
-        _plot(mnist_rows, out / "rate_distortion_mnist.png", "binarised MNIST (1 000 test images)", None)
-    rows += mnist_rows
-    write_results(out, "rate_distortion", rows, entropy_bits16=H, options=opts, quick=quick,
-                  all_bounds_hold=all(r.get("bound_holds", True) for r in rows), seconds=time.perf_counter() - start)
-    return out
+        if k == "null":  # the best latent-free factorised model: the training set's pixel marginals
+            p = ds.x.mean(0).clamp(1e-4, 1 - 1e-4)
+            return {"distortion": float(-(test * p.log() + (1 - test) * (1 - p).log()).flatten(1).sum(1).mean())}
+        torch.manual_seed(seed)
+        model = new_model("vae", DataSpec.of(ds), arch="mlp", hidden=500, depth=1, latent_dim=32, target_rate=value)
+        fit(model, ds.x, o.mnist_steps, batch=100, seed=seed)
+        return measure(model, test, draws=2)
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        H, rows = bits16_entropy(), {"bits16": [], "binarized_mnist": []}
+        for r in records:
+            p, m = r["params"], r["metrics"]
+            if p["setting"] == "null":
+                rows[p["data"]].append({"data": p["data"], "setting": "null: pixel marginals, no latent", "value": 0.0,
+                                        "label": "null", "rate": 0.0, "distortion": m["distortion"], "distortion_se": 0.0,
+                                        "rate_se": 0.0, "elbo": -m["distortion"]})
+                continue
+            row = {"data": p["data"], "setting": p["setting"], "value": p["value"],
+                   "label": f"{'σ' if p['setting'] == 'target_rate' else 'β'}={p['value']:g}", **m,
+                   "elbo": -(m["rate"] + m["distortion"])}
+            if p["data"] == "bits16":
+                slack = m["rate"] - (H - m["distortion"])
+                row.update(entropy=H, R_minus_H_plus_D=slack, bound_holds=bool(slack >= -3 * m["distortion_se"]))
+            rows[p["data"]].append(row)
+        null_d = bits16_marginal_distortion()
+        rows["bits16"].append({"data": "bits16", "setting": "null: factorised marginals, no latent", "value": 0.0,
+                               "label": "null", "rate": 0.0, "distortion": null_d, "distortion_se": 0.0, "rate_se": 0.0,
+                               "elbo": -null_d, "entropy": H, "R_minus_H_plus_D": null_d - H, "bound_holds": True})
+        _plot(rows["bits16"], out / "rate_distortion_bits16.png", "bits16 (exact H)", H)
+        if rows["binarized_mnist"]:
+            _plot(rows["binarized_mnist"], out / "rate_distortion_mnist.png", "binarised MNIST (1 000 test images)", None)
+        opts = {k: ",".join(f"{x:g}" for x in v) if isinstance(v, (list, tuple)) else str(v) for k, v in o.items()}
+        rows = rows["bits16"] + rows["binarized_mnist"]
+        write_results(out, "rate_distortion", rows, entropy_bits16=H, options=opts, quick=quick,
+                      all_bounds_hold=all(r.get("bound_holds", True) for r in rows), seconds=sum(r["seconds"] for r in records))
