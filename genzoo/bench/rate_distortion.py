@@ -40,7 +40,6 @@ import torch
 
 from genzoo.bench import experiment, write_results
 from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
-from genzoo.errors import GenzooError
 
 NOISE_P = 0.2
 
@@ -66,15 +65,6 @@ def bits16_marginal_distortion() -> float:
     """Distortion of the best latent-free factorised Bernoulli model: Σ_i H(x_i) (exact marginals)."""
     # every code bit is a fair coin (b_i, or the XOR of two fair independent bits); noise bits are Bernoulli(0.2)
     return 12 * math.log(2) + 4 * binary_entropy(NOISE_P)
-
-
-def resolve_options(defaults: dict[str, tuple[str, str]], quick: bool, given: dict[str, str] | None) -> dict[str, str]:
-    opts = {k: v[1 if quick else 0] for k, v in defaults.items()}
-    for k in (given or {}):
-        if k not in opts:
-            raise GenzooError(f"unknown option {k!r}; valid: {', '.join(opts)}")
-    opts.update(given or {})
-    return opts
 
 
 def new_model(name: str, spec: Any, **overrides: Any) -> Any:
