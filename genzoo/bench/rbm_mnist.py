@@ -34,8 +34,8 @@ Options (``--set key=value``): ``threads`` (1), ``device`` (``auto``: CUDA when 
 to split one campaign over processes), ``k`` (a comma list: ``k=3,25`` gives CD-3 and CD-25), ``hidden``, ``small_hidden``
 (0 skips the small variant), ``betas``, ``methods`` (a comma list of CD-1, CD-k, PCD-1). With
 ``betas=14500`` the AIS time of each row *is* the full-schedule timing (no separate timing run).
-The table (``rbm_mnist.csv/json``) is rewritten after every row (``complete: false`` until the
-last), so an interrupted run keeps the rows it finished.
+Cells: one per (hidden, method, seed) — the small variant for seed 0 only (when the seeds start at 0).
+The table (``rbm_mnist.csv/json``) holds the finished cells' rows (``complete: false`` until the last).
 Beside ours, for context only (not like for like: far longer training): Salakhutdinov & Murray
 (2008, Table 1) report −86.34 nats for a 500-hidden RBM trained by CD-25.
 """
@@ -48,11 +48,13 @@ from pathlib import Path
 import torch
 
 from genzoo import data
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.models import MODELS, DataSpec
 from genzoo.sampling.ais import SM2008_BETAS, AnnealedImportanceSampling
 
 SM2008_CD25_500 = -86.34  # Salakhutdinov & Murray 2008, Table 1: RBM, 500 hidden units, CD-25 (nats)
+EXTRA = ("timing", "timing_seconds", "timing_threads", "train_images", "test_images")  # cell metrics that are not the row's
 
 
 def ais_verdict(test_ll: float, certain_upper: float) -> str:
@@ -63,23 +65,6 @@ def ais_verdict(test_ll: float, certain_upper: float) -> str:
     return "usable"
 
 
-def _train(ds, n_hidden: int, training: str, k: int, updates: int, seed: int, batch: int = 100,
-           device: torch.device | str = "cpu"):
-    torch.manual_seed(seed)
-    RBM = MODELS.get("rbm")
-    cfg = RBM.Config(n_hidden=n_hidden, training=training, k=k, lr=0.05, lr_decay_steps=updates,
-                     momentum_switch=min(2500, updates // 5), n_chains=100)
-    model = RBM(cfg, DataSpec.of(ds)).to(device)
-    x = ds.x.reshape(len(ds.x), -1).to(device)
-    g = torch.Generator().manual_seed(seed)  # the minibatch indices are drawn on the CPU: the same on every device
-    start = time.time()
-    for _ in range(updates):
-        model.step(x[torch.randint(len(x), (batch,), generator=g).to(device)])
-    if model.W.device.type == "cuda":
-        torch.cuda.synchronize(model.W.device)
-    return model, time.time() - start
-
-
 def _distinct(x: torch.Tensor) -> torch.Tensor:
     """Indices of the first occurrence of each distinct row of x."""
     _, inverse = torch.unique(x, dim=0, return_inverse=True)
@@ -88,100 +73,111 @@ def _distinct(x: torch.Tensor) -> torch.Tensor:
     return first
 
 
-def _independent_bernoulli(train: torch.Tensor, test: torch.Tensor) -> float:
-    p = ((train.sum(0) + 1) / (len(train) + 2)).double()
-    return float((test * p.log() + (1 - test) * (1 - p).log()).sum(-1).mean())
+def _methods(o: Options) -> list[tuple[str, str, int]]:
+    methods = [("CD-1", "cd", 1), *[(f"CD-{k}", "cd", k) for k in o.k if k != 1], ("PCD-1", "pcd", 1)]
+    return [m for m in methods if m[0] in o.methods] if o.methods else methods  # e.g. methods=PCD-1: re-score one method
 
 
-@benchmark("rbm-mnist")
-def rbm_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class RbmMnist(Experiment):
     """Claim 7: binarised-MNIST RBMs, CD-1 vs CD-k vs PCD-1; test log-likelihood by AIS ± 3σ, reverse-AIS conservative value, exact at 20 hidden."""
-    from genzoo.train.trainer import resolve_device
-    from genzoo.viz.images import save_image_grid
 
-    from genzoo.bench import resolve_options
+    name = "rbm-mnist"
+    options = {"threads": Option(1, 1, "torch threads per cell"), "device": Option("auto", meaning="auto (CUDA when available), cpu, cuda, cuda:N"),
+               "updates": Option(10_000, 1000, "updates of minibatch 100"), "seeds": Option(2, 2, "number of seeds (0, 1, …)"),
+               "seed_list": Option("", "", "e.g. 1,2: exactly those seeds instead of 0 … seeds−1"),
+               "k": Option((10,), (3,), "the k of CD-k (a list: 3,25 gives CD-3 and CD-25)"), "hidden": Option(500, 500, "hidden units"),
+               "betas": Option(SM2008_BETAS, 500, "forward/reverse AIS β"), "small_hidden": Option(20, 16, "hidden units of the exactly scored variant (0: none)"),
+               "methods": Option((), meaning="only these of CD-1, CD-k, PCD-1 (empty: all)")}
 
-    o = resolve_options("rbm-mnist", dict(options or {}), {
-        "threads": (1, 1), "device": ("auto", "auto"), "updates": (10_000, 1000), "seeds": (2, 2),
-        "seed_list": ("", ""), "k": ("10", "3"), "hidden": (500, 500), "betas": (SM2008_BETAS, 500),
-        "small_hidden": (20, 16), "methods": ("", "")}, quick)
-    torch.set_num_threads(int(o["threads"]))
-    device = resolve_device(o["device"])
-    updates = int(o["updates"])
-    # seed_list (e.g. "1" or "0,2") runs exactly those seeds — one campaign split over processes
-    seed_ids = [int(s) for s in str(o["seed_list"]).split(",") if s.strip()] or list(range(int(o["seeds"])))
-    k_longs = [int(k) for k in str(o["k"]).split(",")]  # e.g. k=3,25 for S&M's CD-3 and CD-25
-    hidden = int(o["hidden"])
-    betas = int(o["betas"])
-    small = int(o["small_hidden"])
-    ds = data.load("binarized_mnist", n=10_000 if quick else None, seed=0)
-    train = ds.x.reshape(len(ds.x), -1)
-    test = ds.test_x.reshape(len(ds.test_x), -1)
-    baseline = _independent_bernoulli(train, test)
-    methods = [("CD-1", "cd", 1), *[(f"CD-{k}", "cd", k) for k in k_longs if k != 1], ("PCD-1", "pcd", 1)]
-    if o["methods"]:  # e.g. --set methods=PCD-1 to re-score one method with another AIS schedule
-        methods = [m for m in methods if m[0] in str(o["methods"]).split(",")]
-    rows: list[dict] = []
-    timing: dict[str, float | str] = {}
-    test_d = test.to(device)
+    def check(self, o: Options, quick: bool) -> None:
+        from genzoo.train.trainer import resolve_device
 
-    def save(complete: bool) -> None:
-        write_results(out, "rbm_mnist", rows, quick=quick, complete=complete, device=str(device),
-                      data="binarized_mnist (stochastic, seed 0)", train_images=len(train),
-                      test_images=len(test), independent_bernoulli=baseline, ais_timing=timing,
+        resolve_device(o.device)
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        seeds = [int(s) for s in o.seed_list.split(",") if s.strip()] or list(range(o.seeds))
+        small_seeds = [0] if o.small_hidden and seeds[0] == 0 else []
+        return [Cell(slug(name, f"h{h}", f"s{seed}"), {"method": name, "training": training, "k": k, "n_hidden": h}, seed=seed,
+                     priority=seed, cost=o.updates * k * h / 1e5, gpu=True)
+                for h, hs in ((o.hidden, seeds), (o.small_hidden, small_seeds)) for name, training, k in _methods(o) for seed in hs]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        from genzoo.train.trainer import resolve_device
+        from genzoo.viz.images import save_image_grid
+
+        torch.set_num_threads(o.threads)
+        device = torch.device(ctx.device) if o.device == "auto" and ctx.device.startswith("cuda") else resolve_device(o.device)
+        name, training, k, n_hidden = (cell.params[key] for key in ("method", "training", "k", "n_hidden"))
+        seed, updates, betas = cell.seed, o.updates, o.betas
+        ds = data.load("binarized_mnist", n=10_000 if ctx.quick else None, seed=0)
+        train, test = ds.x.reshape(len(ds.x), -1), ds.test_x.reshape(len(ds.test_x), -1)
+        p = ((train.sum(0) + 1) / (len(train) + 2)).double()
+        baseline = float((test * p.log() + (1 - test) * (1 - p).log()).sum(-1).mean())  # independent Bernoulli, exact
+        torch.manual_seed(seed)
+        RBM = MODELS.get("rbm")
+        model = RBM(RBM.Config(n_hidden=n_hidden, training=training, k=k, lr=0.05, lr_decay_steps=updates,
+                               momentum_switch=min(2500, updates // 5), n_chains=100), DataSpec.of(ds)).to(device)
+        x, g = train.to(device), torch.Generator().manual_seed(seed)  # minibatch indices drawn on the CPU: the same on every device
+        t0 = time.time()
+        for _ in range(updates):  # a private loop (not the trainer): its batch stream made the committed numbers
+            model.step(x[torch.randint(len(x), (100,), generator=g).to(device)])
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        train_s = time.time() - t0
+        torch.manual_seed(1000 + seed)
+        test_d = test.to(device)
+        with torch.no_grad():
+            neg_fs = torch.cat([-model.free_energy(test_d[i:i + 1000]).double() for i in range(0, len(test), 1000)]).cpu()
+        neg_f = float(neg_fs.mean())
+        # a certain bound: Z = Σ_v e^{−F(v)} ≥ Σ over the distinct test images, so log p ≤ this on average
+        certain_upper = neg_f - float(torch.logsumexp(neg_fs[_distinct(test)], 0))
+        t0 = time.time()
+        fwd = model.ais(betas, 100)
+        ais_s = time.time() - t0
+        path_betas = betas
+        # An estimate above the certain bound is the estimator failing (log Ẑ too low: the chains did
+        # not reach the model's modes), never a result: try a 4× longer path once, then label
+        # whatever is still impossible as unusable (ais_verdict).
+        if ais_verdict(neg_f - fwd.log_z, certain_upper) != "usable":
+            path_betas = 4 * betas
+            fwd = model.ais(path_betas, 100)
+        rev, exact_start = model.reverse_ais(betas, 100)
+        row = {"method": name, "n_hidden": n_hidden, "seed": seed, "updates": updates, "k": k,
+               "test_ll_ais": neg_f - fwd.log_z, "log_z_std": fwd.log_z_std,
+               "test_ll_ais_low": neg_f - fwd.high, "test_ll_ais_high": neg_f - fwd.low,
+               "test_ll_conservative": neg_f - rev.log_z, "conservative_exact_start": exact_start,
+               "ais_betas": path_betas, "ais_runs": 100, "train_s": train_s, "ais_s": ais_s,
+               "independent_bernoulli": baseline, "test_ll_certain_upper": certain_upper, "device": str(device),
+               "ais_verdict": ais_verdict(neg_f - fwd.log_z, certain_upper),
+               "conservative_verdict": ais_verdict(neg_f - rev.log_z, certain_upper),
+               "train_images": len(train), "test_images": len(test)}
+        if n_hidden <= 20:
+            row["test_ll_exact"] = neg_f - float(model.log_partition("exact"))
+        if seed == 0 and n_hidden == o.hidden:
+            _, means = model.gibbs_chain(100, 500 if ctx.quick else 1000)
+            save_image_grid(means.reshape(-1, 1, 28, 28).cpu(), ctx.out / f"samples_{name}.png", nrow=10)
+            if name == _methods(o)[0][0]:  # the AIS timing, on the first trained 784 × hidden model
+                if betas == SM2008_BETAS:
+                    measured, seconds, how = betas, ais_s, "measured (this row's forward AIS)"
+                else:
+                    measured, t0 = SM2008_BETAS // 10, time.time()
+                    AnnealedImportanceSampling(measured, 100).log_partition(model.annealing_path())
+                    seconds, how = time.time() - t0, "extrapolated linearly from 1/10 of the schedule"
+                row.update(timing={"model": f"784x{o.hidden}", "trained_by": name, "runs": 100, "betas_timed": measured, "how": how,
+                                   "device": str(device)}, timing_seconds=seconds, timing_threads=torch.get_num_threads())
+        return row
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        rows = [{k: v for k, v in r["metrics"].items() if k not in EXTRA} for r in records]
+        timing = {}
+        for m in (r["metrics"] for r in records if "timing" in r["metrics"]):
+            t, seconds = m["timing"], m["timing_seconds"]
+            timing = {"model": t["model"], "trained_by": t["trained_by"], "runs": t["runs"], "betas_timed": t["betas_timed"],
+                      "seconds_timed": seconds, "seconds_full_schedule": seconds * SM2008_BETAS / t["betas_timed"], "how": t["how"],
+                      "threads": m["timing_threads"], "device": t["device"]}
+        m = records[0]["metrics"]
+        write_results(out, "rbm_mnist", rows, quick=quick, complete=len(records) == len(self.cells(o, quick)), device=m["device"],
+                      data="binarized_mnist (stochastic, seed 0)", train_images=m["train_images"], test_images=m["test_images"],
+                      independent_bernoulli=m["independent_bernoulli"], ais_timing=timing,
                       published={"Salakhutdinov & Murray 2008, Table 1, RBM 500 hidden CD-25": SM2008_CD25_500})
-    small_seeds = [seed_ids[0]] if small and seed_ids[0] == 0 else []
-    for n_hidden, run_seeds in ((hidden, seed_ids), (small, small_seeds)):
-        for name, training, k in methods:
-            for seed in run_seeds:
-                model, train_s = _train(ds, n_hidden, training, k, updates, seed, device=device)
-                torch.manual_seed(1000 + seed)
-                with torch.no_grad():
-                    neg_fs = torch.cat([-model.free_energy(test_d[i:i + 1000]).double() for i in range(0, len(test), 1000)]).cpu()
-                neg_f = float(neg_fs.mean())
-                # a certain bound: Z = Σ_v e^{−F(v)} ≥ Σ over the distinct test images, so log p ≤ this on average
-                certain_upper = neg_f - float(torch.logsumexp(neg_fs[_distinct(test)], 0))
-                t0 = time.time()
-                fwd = model.ais(betas, 100)
-                ais_s = time.time() - t0
-                path_betas = betas
-                # An estimate above the certain bound is the estimator failing (log Ẑ too low: the
-                # chains did not reach the model's modes), never a result: try a 4× longer path once,
-                # then label whatever is still impossible as unusable (ais_verdict).
-                if ais_verdict(neg_f - fwd.log_z, certain_upper) != "usable":
-                    path_betas = 4 * betas
-                    fwd = model.ais(path_betas, 100)
-                rev, exact_start = model.reverse_ais(betas, 100)
-                row = {
-                    "method": name, "n_hidden": n_hidden, "seed": seed, "updates": updates, "k": k,
-                    "test_ll_ais": neg_f - fwd.log_z, "log_z_std": fwd.log_z_std,
-                    "test_ll_ais_low": neg_f - fwd.high, "test_ll_ais_high": neg_f - fwd.low,
-                    "test_ll_conservative": neg_f - rev.log_z, "conservative_exact_start": exact_start,
-                    "ais_betas": path_betas, "ais_runs": 100, "train_s": train_s, "ais_s": ais_s,
-                    "independent_bernoulli": baseline, "test_ll_certain_upper": certain_upper, "device": str(device),
-                    "ais_verdict": ais_verdict(neg_f - fwd.log_z, certain_upper),
-                    "conservative_verdict": ais_verdict(neg_f - rev.log_z, certain_upper),
-                }
-                if n_hidden <= 20:
-                    row["test_ll_exact"] = neg_f - float(model.log_partition("exact"))
-                rows.append(row)
-                print(f"[rbm-mnist] {name} H={n_hidden} seed={seed}: AIS {row['test_ll_ais']:.2f} ± {3 * fwd.log_z_std:.2f} (3σ), "
-                      f"conservative {row['test_ll_conservative']:.2f}" + (f", exact {row['test_ll_exact']:.2f}" if "test_ll_exact" in row else "")
-                      + f"  [train {train_s:.0f}s, AIS {ais_s:.0f}s]", flush=True)
-                if seed == 0 and n_hidden == hidden:
-                    _, means = model.gibbs_chain(100, 500 if quick else 1000)
-                    save_image_grid(means.reshape(-1, 1, 28, 28).cpu(), out / f"samples_{name}.png", nrow=10)
-                if seed == 0 and n_hidden == hidden and name == methods[0][0]:
-                    if betas == SM2008_BETAS:
-                        measured, seconds, how = betas, ais_s, "measured (this row's forward AIS)"
-                    else:
-                        measured = SM2008_BETAS // 10
-                        t0 = time.time()
-                        AnnealedImportanceSampling(measured, 100).log_partition(model.annealing_path())
-                        seconds, how = time.time() - t0, "extrapolated linearly from 1/10 of the schedule"
-                    timing = {"model": f"784x{hidden}", "trained_by": name, "runs": 100, "betas_timed": measured, "seconds_timed": seconds,
-                              "seconds_full_schedule": seconds * SM2008_BETAS / measured, "how": how, "threads": torch.get_num_threads(),
-                              "device": str(device)}
-                save(complete=False)
-    save(complete=True)
-    return out
