@@ -23,14 +23,13 @@ Outputs in OUT: ``infogan_mnist.json`` (protocol, accuracy, confusion matrix, co
 wall-clock), ``infogan_mnist.csv`` (one row: the table), ``codes_c1.png`` / ``codes_c2.png``
 (rows = categorical code 0..9 ordered by the digit they were mapped to, columns = one continuous
 code swept from −1 to 1, the other codes 0, one shared z; as the paper's Fig. 2),
-``mi_curve.png`` (the bound L_I,cat over training, against H(c) = log 10) and the training run.
+``mi_curve.png`` (the bound L_I,cat over training, against H(c) = log 10) and the training run
+(one cell, trained through the trainer: a ``--time-limit`` cut resumes from its checkpoint).
 """
 
 from __future__ import annotations
 
-import json
 import math
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -38,22 +37,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import RUNS, Cell, CellContext, Experiment, Option, Options
 from genzoo.errors import GenzooError
 from genzoo.files import METRICS, read_metrics
 from genzoo.nn.context import evaluating
 
-#: option → (full value, --quick value); the remaining options are InfoGAN config keys.
-DEFAULTS: dict[str, tuple[str, str]] = {
-    "steps": ("3000", "800"),
-    "batch_size": ("64", "64"),
-    "width": ("32", "32"),  # paper: 64 (CPU budget)
-    "seed": ("0", "0"),
-    "threads": ("0", "0"),  # torch CPU threads; 0 keeps torch's default
-    "device": ("auto", "auto"),
-    "data": ("mnist", "mnist"),
-    "progress": ("false", "false"),
-}
+#: InfoGAN config keys settable with --set (empty: the model's default); width has a CPU-budget default
+MODEL_KEYS = ("z_dim", "arch", "hidden", "depth", "lr_g", "lr_d", "beta1", "beta2", "d_steps", "optimizer", "reuse_fakes",
+              "objective", "n_cat", "n_cont", "lambda_cat", "lambda_cont", "q_std", "q_hidden", "networks", "leak")
 TRAIN_KEYS = ("steps", "batch_size", "seed", "threads", "device", "precision", "progress")
 
 
@@ -72,35 +64,6 @@ def best_map_accuracy(pred: np.ndarray, truth: np.ndarray) -> tuple[float, dict[
     np.add.at(counts, (pred, truth), 1)
     rows, cols = linear_sum_assignment(-counts)
     return float(counts[rows, cols].sum() / truth.size), {int(r): int(c) for r, c in zip(rows, cols)}, counts
-
-
-def train_run(model: str, data_name: str, out: Path, name: str, options: dict[str, str], train_keys: tuple[str, ...]) -> Path:
-    """Train ``model`` into OUT/runs/NAME (replacing an older one) with genzoo's config resolution,
-    seeded data stream, trainer and checkpoint; no periodic evaluation (the benchmark measures its own)."""
-    from genzoo import run
-    from genzoo.models import DataSpec
-    from genzoo.train.stream import BatchStream
-    from genzoo.train.trainer import Trainer, resolve_device
-
-    sets = [f"{'train.' if k in train_keys else 'model.'}{k}={v}" for k, v in options.items()]
-    sets += ["train.sample_every=0", "train.log_every=50", "train.checkpoint_every=1000000"]
-    run_config = run.resolve(model, data_name, None, sets)
-    run_dir = out / "runs" / name
-    if run_dir.exists():
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True)
-    model_, dataset = run.build(run_config)
-    run_config.update(data_spec=DataSpec.of(dataset).to_dict(), versions=run.versions())
-    run_config["data"]["params"] = dict(dataset.params)
-    (run_dir / run.CONFIG).write_text(json.dumps(run.serialise(run_config), indent=2) + "\n")
-    tc = run_config["train"]
-    if tc.threads:
-        torch.set_num_threads(tc.threads)
-    model_.to(resolve_device(tc.device))
-    x = dataset.x.to(model_.device)
-    y = dataset.y.to(model_.device) if model_.uses_labels else None
-    Trainer(model_, BatchStream(x, y, tc.batch_size, seed=tc.seed + 1), tc, run_dir).fit()
-    return run_dir
 
 
 @torch.no_grad()
@@ -150,65 +113,64 @@ def real_statistics_accuracy(model: Any, train_x: torch.Tensor, test_x: torch.Te
     return best_map_accuracy(pred, test_y)[0]
 
 
-@benchmark("infogan-mnist")
-def infogan_mnist(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class InfoGANMNIST(Experiment):
     """Experiment 4: InfoGAN on MNIST, accuracy of the categorical code vs the digit (best 1-to-1 map)."""
-    from genzoo import data, run
-    from genzoo.viz import save_curves, save_interpolation
 
-    opts = {k: v[1 if quick else 0] for k, v in DEFAULTS.items()}
-    opts.update(options or {})
-    data_name = opts.pop("data")
-    start = time.perf_counter()
-    run_dir = train_run("infogan", data_name, out, "infogan", opts, TRAIN_KEYS)
-    train_seconds = time.perf_counter() - start
-    model, run_config = run.load(run_dir)
-    cfg = run_config["model_config"]
-    if cfg.n_cat < 2:
-        raise GenzooError(f"invalid value n_cat={cfg.n_cat}: the experiment needs a categorical code")
-    dataset = data.load(data_name, **run_config["data"]["params"])
-    if dataset.test_x is None or dataset.test_y is None:
-        raise GenzooError(f"data set {data_name!r} has no labelled test split")
-    pred = torch.cat([model.infer(chunk)[0] for chunk in dataset.test_x.split(1000)]).numpy()
-    accuracy, mapping, counts = best_map_accuracy(pred, dataset.test_y.numpy())
-    wall = time.perf_counter() - start
+    name = "infogan-mnist"
+    options = {"steps": Option(3000, 800, "training updates"), "batch_size": Option(64, meaning="batch size"),
+               "width": Option(32, meaning="DCGAN width (paper: 64)"), "seed": Option(0, meaning="training seed"),
+               "threads": Option(0, meaning="torch CPU threads; 0: genzoo's rule"), "device": Option("auto", meaning="device"),
+               "data": Option("mnist", meaning="data set (labelled test split)"), "progress": Option(False, meaning="progress bar"),
+               "precision": Option("", meaning="training precision (empty: the trainer's default)"),
+               **{k: Option("", meaning=f"InfoGAN config {k} (empty: the model's default)") for k in MODEL_KEYS}}
 
-    order = sorted(mapping, key=lambda code: mapping[code])  # rows sorted by the digit they stand for
-    order += [c for c in range(cfg.n_cat) if c not in mapping]
-    for j, images in enumerate(code_sweeps(model, order, seed=int(opts["seed"]))):
-        save_interpolation(images, out / f"codes_c{j + 1}.png")
-    history = read_metrics(run_dir / METRICS)[0]
-    mi = [(r["step"], r["mi_cat"]) for r in history if "mi_cat" in r]
-    if mi:
-        save_curves({"L_I,cat (bound)": mi, "H(c) = log K": [(mi[0][0], math.log(cfg.n_cat)), (mi[-1][0], math.log(cfg.n_cat))]},
-                    out / "mi_curve.png", xlabel="step", ylabel="nats", title="InfoGAN mutual-information bound")
-    row = {
-        "data": data_name,
-        "steps": run_config["train"].steps,
-        "batch_size": run_config["train"].batch_size,
-        "width": cfg.width,
-        "seed": run_config["train"].seed,
-        "test_accuracy": round(accuracy, 4),
-        "constant_code_accuracy": round(float(np.bincount(dataset.test_y.numpy()).max() / len(dataset.test_y)), 4),
-        "own_samples_code_accuracy": round(own_sample_accuracy(model, seed=int(opts["seed"])), 4),
-        "test_accuracy_bn_real": round(real_statistics_accuracy(model, dataset.x, dataset.test_x, dataset.test_y.numpy()), 4),
-        "mi_cat_final": round(mi[-1][1], 4) if mi else float("nan"),
-        "entropy_cat": round(math.log(cfg.n_cat), 4),
-        "train_seconds": round(train_seconds, 1),
-        "wall_seconds": round(wall, 1),
-    }
-    write_results(
-        out, "infogan_mnist", [row],
-        quick=quick,
-        protocol=__doc__.split("Outputs in OUT")[0].strip(),
-        code_to_digit={str(k): v for k, v in sorted(mapping.items())},
-        counts_code_by_digit=counts.tolist(),
-        model_config={k: getattr(cfg, k) for k in cfg.__dataclass_fields__},
-        threads=torch.get_num_threads(),
-        torch=torch.__version__,
-        run_dir=str(run_dir),
-    )
-    print(" | ".join(f"{k}={v}" for k, v in row.items()))
-    print(f"InfoGAN categorical code vs digit label (best one-to-one map, {len(pred)} test images): "
-          f"accuracy {accuracy:.3f}; wall-clock {wall:.1f} s (training {train_seconds:.1f} s)")
-    return out
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell("infogan", {}, seed=o.seed, gpu=True)]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        """Train (resuming a cut run), then score Q's code on the test digits and draw the code sweeps."""
+        from genzoo import data, run
+        from genzoo.bench.engine import train
+        from genzoo.viz import save_curves, save_interpolation
+
+        sets = [f"{'train.' if k in TRAIN_KEYS else 'model.'}{k}={str(v).lower() if isinstance(v, bool) else v}"
+                for k, v in o.items() if k != "data" and v != ""]
+        sets += ["train.sample_every=0", "train.log_every=50", "train.checkpoint_every=1000000"]
+        start = time.perf_counter()
+        run_dir, _ = train(ctx, run.resolve("infogan", o.data, None, sets))
+        train_seconds = time.perf_counter() - start
+        model, run_config = run.load(run_dir)
+        cfg = run_config["model_config"]
+        if cfg.n_cat < 2:
+            raise GenzooError(f"invalid value n_cat={cfg.n_cat}: the experiment needs a categorical code")
+        dataset = data.load(o.data, **run_config["data"]["params"])
+        if dataset.test_x is None or dataset.test_y is None:
+            raise GenzooError(f"data set {o.data!r} has no labelled test split")
+        pred = torch.cat([model.infer(chunk)[0] for chunk in dataset.test_x.split(1000)]).numpy()
+        accuracy, mapping, counts = best_map_accuracy(pred, dataset.test_y.numpy())
+        wall = time.perf_counter() - start
+        order = sorted(mapping, key=lambda code: mapping[code])  # rows sorted by the digit they stand for
+        order += [c for c in range(cfg.n_cat) if c not in mapping]
+        for j, images in enumerate(code_sweeps(model, order, seed=o.seed)):
+            save_interpolation(images, ctx.out / f"codes_c{j + 1}.png")
+        mi = [(r["step"], r["mi_cat"]) for r in read_metrics(run_dir / METRICS)[0] if "mi_cat" in r]
+        if mi:
+            save_curves({"L_I,cat (bound)": mi, "H(c) = log K": [(mi[0][0], math.log(cfg.n_cat)), (mi[-1][0], math.log(cfg.n_cat))]},
+                        ctx.out / "mi_curve.png", xlabel="step", ylabel="nats", title="InfoGAN mutual-information bound")
+        row = {"data": o.data, "steps": run_config["train"].steps, "batch_size": run_config["train"].batch_size,
+               "width": cfg.width, "seed": run_config["train"].seed, "test_accuracy": round(accuracy, 4),
+               "constant_code_accuracy": round(float(np.bincount(dataset.test_y.numpy()).max() / len(dataset.test_y)), 4),
+               "own_samples_code_accuracy": round(own_sample_accuracy(model, seed=o.seed), 4),
+               "test_accuracy_bn_real": round(real_statistics_accuracy(model, dataset.x, dataset.test_x, dataset.test_y.numpy()), 4),
+               "mi_cat_final": round(mi[-1][1], 4) if mi else float("nan"), "entropy_cat": round(math.log(cfg.n_cat), 4)}
+        return {"row": row, "train_seconds": round(train_seconds, 1), "wall_seconds": round(wall, 1),
+                "code_to_digit": {str(k): v for k, v in sorted(mapping.items())}, "counts_code_by_digit": counts.tolist(),
+                "model_config": {k: getattr(cfg, k) for k in cfg.__dataclass_fields__}, "threads": torch.get_num_threads()}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        m = records[0]["metrics"]
+        write_results(out, "infogan_mnist", [{**m["row"], "train_seconds": m["train_seconds"], "wall_seconds": m["wall_seconds"]}],
+                      quick=quick, protocol=__doc__.split("Outputs in OUT")[0].strip(), code_to_digit=m["code_to_digit"],
+                      counts_code_by_digit=m["counts_code_by_digit"], model_config=m["model_config"], threads=m["threads"],
+                      torch=records[0]["versions"]["torch"], run_dir=str(out / RUNS / records[0]["id"]))
