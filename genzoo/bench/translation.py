@@ -36,14 +36,13 @@ same images transferred to class (c + k) mod 10), and the training runs under ``
 ``--quick`` shortens training (and deviates from the papers' optimiser for DualGAN, see
 :data:`DEFAULTS`) so the whole benchmark runs in a few CPU minutes on one thread. ``device``
 (``auto``: CUDA when available; ``cpu``, ``cuda``, ``cuda:N``) is where the models train; the
-scores are computed on the CPU. ``only=dualgan`` or ``only=cvae-gan`` runs one half. The table is
-rewritten after every trained model (``complete: false`` until the end), so an interrupted run
-keeps the models it finished.
+scores are computed on the CPU. ``only=dualgan`` or ``only=cvae-gan`` runs one half. Cells: each
+pair's nulls, the CVAE-GAN FID floor, then one per trained model (through the trainer, so a
+``--time-limit`` cut resumes from its checkpoint); ``complete: false`` until every cell is done.
 """
 
 from __future__ import annotations
 
-import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -52,23 +51,24 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from genzoo.bench import benchmark, mean_std, resolve_options, write_results
+from genzoo.bench import experiment, mean_std, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.errors import GenzooError
 from genzoo.models.base import MODELS, Model, capabilities
 
 #: option → (full value, --quick value).
-DEFAULTS: dict[str, tuple[str, str]] = {
-    "seeds": ("0,1,2", "0,1"),
-    "pairs": ("invert,rotate,thicken", "invert,rotate"),
-    "n": ("20000", "6000"),
-    "n_test": ("2000", "1000"),
+DEFAULTS: dict[str, tuple[Any, Any]] = {
+    "seeds": ((0, 1, 2), (0, 1)),
+    "pairs": (("invert", "rotate", "thicken"), ("invert", "rotate")),
+    "n": (20000, 6000),
+    "n_test": (2000, 1000),
     # DualGAN: the paper's RMSProp 5e-5 needs many updates; the quick budget uses Adam 1e-3 (stated in docs)
-    "dualgan_steps": ("3000", "200"),
+    "dualgan_steps": (3000, 200),
     "dualgan_sets": ("width=32", "width=16,optimizer=adam,lr_g=1e-3,lr_d=1e-3"),
-    "dualgan_batch": ("32", "32"),
-    "cvae_steps": ("3000", "300"),
+    "dualgan_batch": (32, 32),
+    "cvae_steps": (3000, 300),
     "cvae_sets": ("width=32,z_dim=32", "width=16,z_dim=32,lr=1e-3"),
-    "cvae_batch": ("64", "64"),
+    "cvae_batch": (64, 64),
     "device": ("auto", "auto"),
 }
 
@@ -87,17 +87,14 @@ def _digits(images: Tensor) -> Tensor:
     return classify(images.clamp(0, 1))[:, 0].argmax(-1)
 
 
-def _train(model: str, data: str, sets: list[str], out: Path, name: str, device: str = "auto") -> tuple[Model, dict[str, float]]:
+def _train(ctx: Any, model: str, data: str, sets: list[str], device: str = "auto") -> Model:
+    """Train through the trainer in the cell's run directory (a time-limit cut resumes from its checkpoint)."""
     from genzoo import run
+    from genzoo.bench.engine import train
 
-    runs = out / "runs"
-    if (runs / name).exists():
-        shutil.rmtree(runs / name)
     config = run.resolve(model, data, sets=sets + ["train.threads=1", "train.progress=false", "train.sample_every=0",
                                                    "train.n_eval=500", f"train.device={device}"])
-    run_dir, metrics = run.train(config, runs, name)
-    loaded, _ = run.load(run_dir)
-    return loaded, metrics
+    return run.load(train(ctx, config)[0])[0]
 
 
 def _sets(text: str) -> list[str]:
@@ -134,41 +131,33 @@ def _translation_scores(pair: str, maps: dict[str, Any], u: Tensor, du: Tensor, 
     return row
 
 
-def _dualgan_cells(out: Path, opts: dict[str, str], rows: list[dict[str, Any]] | None = None,
-                   save: Any = None) -> list[dict[str, Any]]:
+def _dualgan_cell(pair: str, seed: int, o: Any, ctx: Any) -> list[dict[str, Any]]:
+    """The pair's identity and oracle rows (seed −1), or DualGAN trained with this seed, scored."""
     from genzoo import data
     from genzoo.data.two_domain import to_domain
     from genzoo.viz.images import save_image_grid
 
-    rows = [] if rows is None else rows
-    n_test = int(opts["n_test"])
-    for pair in opts["pairs"].split(","):
-        ds = data.load("two_domain_mnist", pair=pair, n=int(opts["n"]))
-        domain_clf, domain_acc = _domain_classifier(ds)
-        (u, du), (v, dv) = ds.domain(0, test=True), ds.domain(1, test=True)
-        u, du, v, dv = u[:n_test], du[:n_test], v[:n_test], dv[:n_test]
+    ds = data.load("two_domain_mnist", pair=pair, n=o.n)
+    domain_clf, domain_acc = _domain_classifier(ds)
+    (u, du), (v, dv) = ds.domain(0, test=True), ds.domain(1, test=True)
+    u, du, v, dv = u[: o.n_test], du[: o.n_test], v[: o.n_test], dv[: o.n_test]
+    if seed < 0:
         inverse = (lambda t: t) if pair == "thicken" else (lambda t: to_domain(t, pair, inverse=True))
-        for method, maps in (("identity", {"a2b": lambda t: t, "b2a": lambda t: t}),
-                             ("oracle", {"a2b": lambda t: to_domain(t, pair), "b2a": inverse})):
-            rows.append({"method": method, "pair": pair, "seed": -1, "domain_classifier_acc": domain_acc,
-                         **_translation_scores(pair, maps, u, du, v, dv, domain_clf)})
-        for seed in [int(s) for s in opts["seeds"].split(",")]:
-            t0 = time.perf_counter()
-            sets = _sets(opts["dualgan_sets"]) + [f"data.pair={pair}", f"data.n={opts['n']}", f"train.seed={seed}",
-                                                  f"train.steps={opts['dualgan_steps']}", f"train.batch_size={opts['dualgan_batch']}"]
-            model, _ = _train("dualgan", "two_domain_mnist", sets, out, f"dualgan_{pair}_seed{seed}", opts["device"])
-            maps = {d: (lambda t, d=d: translate(model, t, d).cpu()) for d in ("a2b", "b2a")}
-            row = {"method": "dualgan", "pair": pair, "seed": seed, "domain_classifier_acc": domain_acc,
-                   **_translation_scores(pair, maps, u, du, v, dv, domain_clf),
-                   "train_seconds": time.perf_counter() - t0}
-            rows.append(row)
-            k = 10
-            grid = torch.cat([u[:k], maps["a2b"](u[:k]), maps["b2a"](maps["a2b"](u[:k])),
-                              v[:k], maps["b2a"](v[:k]), maps["a2b"](maps["b2a"](v[:k]))])
-            save_image_grid(grid, out / f"dualgan_{pair}_seed{seed}.png", nrow=k)
-            if save is not None:
-                save(rows)
-    return rows
+        return [{"method": method, "pair": pair, "seed": -1, "domain_classifier_acc": domain_acc,
+                 **_translation_scores(pair, maps, u, du, v, dv, domain_clf)}
+                for method, maps in (("identity", {"a2b": lambda t: t, "b2a": lambda t: t}),
+                                     ("oracle", {"a2b": lambda t: to_domain(t, pair), "b2a": inverse}))]
+    sets = _sets(o.dualgan_sets) + [f"data.pair={pair}", f"data.n={o.n}", f"train.seed={seed}",
+                                    f"train.steps={o.dualgan_steps}", f"train.batch_size={o.dualgan_batch}"]
+    model = _train(ctx, "dualgan", "two_domain_mnist", sets, o.device)
+    maps = {d: (lambda t, d=d: translate(model, t, d).cpu()) for d in ("a2b", "b2a")}
+    row = {"method": "dualgan", "pair": pair, "seed": seed, "domain_classifier_acc": domain_acc,
+           **_translation_scores(pair, maps, u, du, v, dv, domain_clf)}
+    k = 10
+    grid = torch.cat([u[:k], maps["a2b"](u[:k]), maps["b2a"](maps["a2b"](u[:k])),
+                      v[:k], maps["b2a"](v[:k]), maps["a2b"](maps["b2a"](v[:k]))])
+    save_image_grid(grid, ctx.out / f"dualgan_{pair}_seed{seed}.png", nrow=k)
+    return [row]
 
 
 # ----------------------------------------------------------------------------- CVAE-GAN
@@ -192,46 +181,37 @@ def _pearson(a: Tensor, b: Tensor) -> float:
     return float(np.corrcoef(a.numpy(), b.numpy())[0, 1])
 
 
-def _cvae_cells(out: Path, opts: dict[str, str], rows: list[dict[str, Any]] | None = None,
-                save: Any = None) -> list[dict[str, Any]]:
+def _cvae_cell(seed: int, o: Any, ctx: Any) -> list[dict[str, Any]]:
+    """The FID floor (seed −1: 1 000 training vs test images), or CVAE-GAN trained with this seed and its null row."""
     from genzoo import data
     from genzoo.metrics.features import embed
     from genzoo.metrics.image import fid
     from genzoo.viz.images import save_image_grid
 
-    rows = [] if rows is None else rows
-    n_test = int(opts["n_test"])
-    ds = data.load("mnist", n=int(opts["n"]))
-    x, c = ds.test_x[:n_test], ds.test_y[:n_test]
-    ink, slant = stroke_style(x)
+    ds = data.load("mnist", n=o.n)
+    x, c = ds.test_x[: o.n_test], ds.test_y[: o.n_test]
     f_test = embed(ds.test_x[:1000])
-    rows.append({"method": "data (train vs test)", "pair": "class", "seed": -1, "fid": fid(f_test, embed(ds.x[:1000]))})
-    for seed in [int(s) for s in opts["seeds"].split(",")]:
-        t0 = time.perf_counter()
-        sets = _sets(opts["cvae_sets"]) + [f"data.n={opts['n']}", f"train.seed={seed}", f"train.steps={opts['cvae_steps']}",
-                                           f"train.batch_size={opts['cvae_batch']}"]
-        model, _ = _train("cvae-gan", "mnist", sets, out, f"cvae_gan_seed{seed}", opts["device"])
-        g = torch.Generator().manual_seed(seed)
-        c_new = (c + torch.randint(1, 10, c.shape, generator=g)) % 10
-        torch.manual_seed(seed)
-        moved = model.transfer(x, c, c_new).cpu()
-        independent = model.sample(len(x), y=c_new).cpu()
-        samples = model.sample(1000).cpu()
-        ink_m, slant_m = stroke_style(moved)
-        ink_i, slant_i = stroke_style(independent)
-        base = {"pair": "class", "seed": seed}
-        rows.append({"method": "cvae-gan", **base,
-                     "transfer_acc": float((_digits(moved) == c_new).float().mean()),
-                     "ink_corr": _pearson(ink, ink_m), "slant_corr": _pearson(slant, slant_m),
-                     "fid": fid(f_test, embed(samples)), "train_seconds": time.perf_counter() - t0})
-        rows.append({"method": "null: G(z, c') independent of x", **base,
-                     "transfer_acc": float((_digits(independent) == c_new).float().mean()),
-                     "ink_corr": _pearson(ink, ink_i), "slant_corr": _pearson(slant, slant_i)})
-        k = 10
-        grid = [x[:k]] + [model.transfer(x[:k], c[:k], (c[:k] + j) % 10).cpu() for j in range(1, 10)]
-        save_image_grid(torch.cat(grid), out / f"cvae_gan_seed{seed}.png", nrow=k)
-        if save is not None:
-            save(rows)
+    if seed < 0:
+        return [{"method": "data (train vs test)", "pair": "class", "seed": -1, "fid": fid(f_test, embed(ds.x[:1000]))}]
+    ink, slant = stroke_style(x)
+    sets = _sets(o.cvae_sets) + [f"data.n={o.n}", f"train.seed={seed}", f"train.steps={o.cvae_steps}",
+                                 f"train.batch_size={o.cvae_batch}"]
+    model = _train(ctx, "cvae-gan", "mnist", sets, o.device)
+    g = torch.Generator().manual_seed(seed)
+    c_new = (c + torch.randint(1, 10, c.shape, generator=g)) % 10
+    torch.manual_seed(seed)
+    moved = model.transfer(x, c, c_new).cpu()
+    independent = model.sample(len(x), y=c_new).cpu()
+    samples = model.sample(1000).cpu()
+    (ink_m, slant_m), (ink_i, slant_i) = stroke_style(moved), stroke_style(independent)
+    rows = [{"method": "cvae-gan", "pair": "class", "seed": seed, "transfer_acc": float((_digits(moved) == c_new).float().mean()),
+             "ink_corr": _pearson(ink, ink_m), "slant_corr": _pearson(slant, slant_m), "fid": fid(f_test, embed(samples))},
+            {"method": "null: G(z, c') independent of x", "pair": "class", "seed": seed,
+             "transfer_acc": float((_digits(independent) == c_new).float().mean()),
+             "ink_corr": _pearson(ink, ink_i), "slant_corr": _pearson(slant, slant_i)}]
+    k = 10
+    grid = [x[:k]] + [model.transfer(x[:k], c[:k], (c[:k] + j) % 10).cpu() for j in range(1, 10)]
+    save_image_grid(torch.cat(grid), ctx.out / f"cvae_gan_seed{seed}.png", nrow=k)
     return rows
 
 
@@ -253,26 +233,41 @@ def _summary(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-@benchmark("translation")
-def translation_benchmark(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path:
+@experiment
+class Translation(Experiment):
     """Claim 11: DualGAN keeps the digit while changing domain; CVAE-GAN changes the class, keeps style (3 seeds)."""
-    opts = resolve_options("translation", options, DEFAULTS, quick, extra=("only",))
-    only = options.get("only", "dualgan,cvae-gan").split(",")
-    torch.set_num_threads(1)
-    t0 = time.perf_counter()
-    rows: list[dict[str, Any]] = []
 
-    def save(rows: list[dict[str, Any]], complete: bool = False) -> None:
-        write_results(out, "translation", rows, protocol=opts, quick=quick, complete=complete,
-                      seconds=time.perf_counter() - t0, torch=torch.__version__)
+    name = "translation"
+    options = {**{k: Option(full, quick) for k, (full, quick) in DEFAULTS.items()},
+               "only": Option(("dualgan", "cvae-gan"), meaning="which half runs", choices=("dualgan", "cvae-gan"))}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        grid = []
+        if "dualgan" in o.only:
+            for pair in o.pairs:
+                grid.append(Cell(slug("dualgan", pair, "nulls"), {"method": "dualgan", "pair": pair}, seed=-1, priority=-1, cost=0.1))
+                grid += [Cell(f"dualgan_{pair}_seed{s}", {"method": "dualgan", "pair": pair}, seed=s, priority=i, gpu=True)
+                         for i, s in enumerate(o.seeds)]
+        if "cvae-gan" in o.only:
+            grid.append(Cell("cvae_gan_floor", {"method": "cvae-gan"}, seed=-1, priority=-1, cost=0.1))
+            grid += [Cell(f"cvae_gan_seed{s}", {"method": "cvae-gan"}, seed=s, priority=i, gpu=True) for i, s in enumerate(o.seeds)]
+        return grid
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        torch.set_num_threads(1)
+        t0 = time.perf_counter()
+        if cell.params["method"] == "dualgan":
+            rows = _dualgan_cell(cell.params["pair"], cell.seed, o, ctx)
+        else:
+            rows = _cvae_cell(cell.seed, o, ctx)
+        return {"rows": rows, "train_seconds": time.perf_counter() - t0}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        rows = []
+        for r in records:  # train_seconds (kept out of the compared rows) where the trained model's row always had it
+            m = r["metrics"]
+            rows += [{**row, "train_seconds": m["train_seconds"]} if i == 0 and r["seed"] >= 0 else row for i, row in enumerate(m["rows"])]
+        protocol = {k: ",".join(map(str, o[k])) if isinstance(o[k], tuple) else str(o[k]) for k in DEFAULTS}
+        write_results(out, "translation", rows, protocol=protocol, quick=quick, complete=len(records) == len(self.cells(o, quick)),
+                      seconds=sum(r["seconds"] for r in records), torch=torch.__version__)
         (out / "summary.md").write_text(_summary(rows))
-
-    if "dualgan" in only:
-        _dualgan_cells(out, opts, rows, save)
-    if "cvae-gan" in only:
-        _cvae_cells(out, opts, rows, save)
-    save(rows, complete=True)
-    print(_summary(rows))
-    print(f"translation: {time.perf_counter() - t0:.0f} s; results in {out}")
-    return out
-
