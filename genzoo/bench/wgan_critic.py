@@ -12,18 +12,18 @@ estimate Ŵ — the value gap of the critic batches right after the critic's upd
 exact W1 between 2 500 fresh samples and 2 500 fresh data points (network simplex). Report the
 Pearson and Spearman correlations over the trajectory. (Measuring the critic *after* the
 generator's step instead reads a critic the generator has just exploited, and the gap can be
-negative.)
+negative.) Cells: one trajectory per model (seed 0), in its own loop. Design 2: see below.
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import torch
 
 from genzoo import config, data
-from genzoo.bench import benchmark, write_results
+from genzoo.bench import experiment, write_results
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.models import MODELS, DataSpec
 from genzoo.optim import descend
 
@@ -72,8 +72,7 @@ def trajectory(model_name: str, data_name: str, steps: int, every: int, seed: in
 def correlations(rows: list[dict[str, float]]) -> dict[str, float]:
     from scipy.stats import pearsonr, spearmanr
 
-    critic = [r["critic"] for r in rows]
-    w1 = [r["w1"] for r in rows]
+    critic, w1 = [r["critic"] for r in rows], [r["w1"] for r in rows]
     return {"pearson": float(pearsonr(critic, w1)[0]), "spearman": float(spearmanr(critic, w1)[0])}
 
 
@@ -98,28 +97,28 @@ def _figure(results: dict[str, list[dict[str, float]]], path: Path) -> None:
     fig.savefig(path, dpi=100)
 
 
-@benchmark("wgan-critic-w1")
-def wgan_critic_w1(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class CriticW1(Experiment):
     """Claim 9: WGAN / WGAN-GP critic estimate vs exact W1 over training (correlation)."""
-    options = dict(options or {})
-    torch.set_num_threads(int(options.get("threads", 1)))
-    data_name = options.get("data", "grid25")
-    steps = int(options.get("steps", 200 if quick else 3000))
-    every = int(options.get("every", max(steps // 20, 1)))
-    models = options.get("models", "wgan,wgan-gp").split(",")
-    start = time.perf_counter()
-    results = {m: trajectory(m, data_name, steps, every) for m in models}
-    elapsed = time.perf_counter() - start
-    summary = {m: correlations(rows) for m, rows in results.items()}
-    write_results(out, "wgan_critic_w1", [{"model": m, **r} for m, rows in results.items() for r in rows],
-                  data=data_name, steps=steps, every=every, lr=LEARNING_RATES, summary=summary, seconds=elapsed)
-    _figure(results, out / "wgan_critic_w1.png")
-    print(f"{'model':<10}{'pearson':>10}{'spearman':>10}{'W1 start':>10}{'W1 end':>10}{'critic end':>12}")
-    for m, rows in results.items():
-        print(f"{m:<10}{summary[m]['pearson']:>10.3f}{summary[m]['spearman']:>10.3f}"
-              f"{rows[0]['w1']:>10.3f}{rows[-1]['w1']:>10.3f}{rows[-1]['critic']:>12.4f}")
-    print(f"data {data_name}, {steps} generator steps; wall-clock {elapsed:.1f} s")
-    return out
+
+    name = "wgan-critic-w1"
+    options = {"threads": Option(1, meaning="torch CPU threads"), "data": Option("grid25", meaning="2-D data set"),
+               "steps": Option(3000, 200, "generator steps"), "models": Option(("wgan", "wgan-gp"), meaning="models"),
+               "every": Option(0, meaning="record every N generator steps (0: steps // 20)")}
+
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell(slug(m), {"model": m}, seed=0, cost=o.steps) for m in o.models]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        torch.set_num_threads(o.threads)
+        return {"trajectory": trajectory(cell.params["model"], o.data, o.steps, o.every or max(o.steps // 20, 1))}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        results = {r["params"]["model"]: r["metrics"]["trajectory"] for r in records}
+        write_results(out, "wgan_critic_w1", [{"model": m, **r} for m, rows in results.items() for r in rows],
+                      data=o.data, steps=o.steps, every=o.every or max(o.steps // 20, 1), lr=LEARNING_RATES,
+                      summary={m: correlations(rows) for m, rows in results.items()}, seconds=sum(r["seconds"] for r in records))
+        _figure(results, out / "wgan_critic_w1.png")
 
 
 # ------------------------------------------------------------------------------------------------
@@ -133,8 +132,8 @@ def wgan_critic_w1(out: Path, quick: bool = False, jobs: int = 1, options: dict 
 # For each q a fresh critic is trained from initialisation against it alone (the paper's optimiser
 # and learning rate) and its estimate Ŵ = E_p f − E_q f is read on fresh samples. Ŵ should rank the
 # q's as W1 does (Spearman), and for WGAN-GP (K ≈ 1) sit on W1's scale (Ŵ ≤ W1 for a 1-Lipschitz f).
-SHIFTS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0)
-DROPS = (8, 7, 6, 4, 2, 1)
+# Cells: per seed the exact W1s, and model × seed training its critics (no generator: no trainer run).
+SHIFTS, DROPS = (0.0, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0), (8, 7, 6, 4, 2, 1)
 
 
 def known_generators(dataset, n: int, generator: torch.Generator) -> list[tuple[str, float | None, callable]]:
@@ -166,47 +165,46 @@ def critic_against(model_name: str, dataset, sampler, critic_steps: int, seed: i
     return critic_estimate(model, dataset.fresh(n_eval, g), sampler(n_eval))
 
 
-@benchmark("wgan-critic-known")
-def wgan_critic_known(out: Path, quick: bool = False, jobs: int = 1, options: dict | None = None) -> Path:
+@experiment
+class CriticKnown(Experiment):
     """Claim 9, design 2: critics trained against fixed generators of known W1 (shifted / mode-dropping ring)."""
-    from scipy.stats import pearsonr, spearmanr
 
-    options = dict(options or {})
-    torch.set_num_threads(int(options.get("threads", 1)))
-    critic_steps = int(options.get("critic_steps", 100 if quick else 1000))
-    seeds = [int(s) for s in options.get("seeds", "0" if quick else "0,1,2").split(",")]
-    models = options.get("models", "wgan,wgan-gp").split(",")
-    dataset = data.load("ring8", n=50000, seed=0)
-    start = time.perf_counter()
-    from genzoo.metrics import wasserstein1_exact  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
+    name = "wgan-critic-known"
+    options = {"threads": Option(1, meaning="torch CPU threads"), "critic_steps": Option(1000, 100, "critic steps"),
+               "seeds": Option((0, 1, 2), (0,), "seeds"), "models": Option(("wgan", "wgan-gp"), meaning="models")}
 
-    rows = []
-    for seed in seeds:
-        gens = known_generators(dataset, 2500, torch.Generator().manual_seed(100 + seed))
-        exact = {}
-        for name, w1, sampler in gens:  # W1 of the family members, on one fixed draw
-            draw_g = torch.Generator().manual_seed(200 + seed)
-            exact[name] = w1 if w1 is not None else wasserstein1_exact(sampler(2500), dataset.fresh(2500, draw_g))
-        for model_name in models:
-            for name, _, sampler in gens:
-                estimate = critic_against(model_name, dataset, sampler, critic_steps, seed)
-                rows.append({"model": model_name, "seed": seed, "generator": name, "w1": exact[name], "critic": estimate})
-    elapsed = time.perf_counter() - start
-    summary = {}
-    for model_name in models:
-        for seed in seeds:
-            sel = [r for r in rows if r["model"] == model_name and r["seed"] == seed]
-            w1, est = [r["w1"] for r in sel], [r["critic"] for r in sel]
-            summary[f"{model_name} s{seed}"] = {"pearson": float(pearsonr(est, w1)[0]),
-                                                "spearman": float(spearmanr(est, w1)[0])}
-    write_results(out, "wgan_critic_known", rows, critic_steps=critic_steps, seeds=seeds, summary=summary,
-                  shifts=SHIFTS, drops=DROPS, seconds=elapsed)
-    _known_figure(rows, models, out / "wgan_critic_known.png")
-    print(f"{'model / seed':<16}{'pearson':>10}{'spearman':>10}")
-    for key, c in summary.items():
-        print(f"{key:<16}{c['pearson']:>10.3f}{c['spearman']:>10.3f}")
-    print(f"{len(rows)} critics of {critic_steps} steps; wall-clock {elapsed:.1f} s")
-    return out
+    def cells(self, o: Options, quick: bool) -> list[Cell]:
+        return [Cell(slug(m or "exact_w1", s), {"model": m}, seed=s, priority=k, cost=14 if m else 20)
+                for k, s in enumerate(o.seeds) for m in (None, *o.models)]
+
+    def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:
+        """The q's share one stream per seed (exact W1s, then each model's critics): replay the draws before ours."""
+        from genzoo.metrics import wasserstein1_exact  # here, not at module level: genzoo.metrics imports scipy
+
+        torch.set_num_threads(o.threads)
+        dataset, model = data.load("ring8", n=50000, seed=0), cell.params["model"]
+        gens = known_generators(dataset, 2500, torch.Generator().manual_seed(100 + cell.seed))
+        if model is None:
+            return {"w1": [w1 if w1 is not None else wasserstein1_exact(
+                sampler(2500), dataset.fresh(2500, torch.Generator().manual_seed(200 + cell.seed))) for _, w1, sampler in gens]}
+        earlier = [(q, 2500) for _, w1, q in gens if w1 is None] + [
+            (q, n) for _ in range(list(o.models).index(model)) for _, _, q in gens for n in [256] * o.critic_steps + [2500]]
+        for q, n in earlier:
+            q(n)
+        return {"critic": [critic_against(model, dataset, sampler, o.critic_steps, cell.seed) for _, _, sampler in gens]}
+
+    def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
+        names = [f"shift {t:g}" for t in SHIFTS] + [f"drop to {m}" for m in DROPS]
+        exact = {r["seed"]: r["metrics"]["w1"] for r in records if r["params"]["model"] is None}
+        rows = [{"model": r["params"]["model"], "seed": r["seed"], "generator": name, "w1": w1, "critic": critic}
+                for r in records if r["params"]["model"] and r["seed"] in exact
+                for name, w1, critic in zip(names, exact[r["seed"]], r["metrics"]["critic"])]
+        summary = {f"{m} s{s}": correlations([r for r in rows if (r["model"], r["seed"]) == (m, s)])
+                   for m in o.models for s in o.seeds if (m, s) in {(r["model"], r["seed"]) for r in rows}}
+        write_results(out, "wgan_critic_known", rows, critic_steps=o.critic_steps, seeds=list(o.seeds), summary=summary,
+                      shifts=SHIFTS, drops=DROPS, seconds=sum(r["seconds"] for r in records))
+        if rows:
+            _known_figure(rows, list(o.models), out / "wgan_critic_known.png")
 
 
 def _known_figure(rows: list[dict], models: list[str], path: Path) -> None:
