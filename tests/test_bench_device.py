@@ -12,11 +12,11 @@ from genzoo.errors import GenzooError
 
 
 def test_parallel_cells_start_seed_by_seed_and_keep_model_order_within_a_seed():
-    from genzoo.bench.suite import seed_major
+    from genzoo.bench.engine import Cell, order
 
-    todo = [{"id": f"{m}_s{s}", "seed": s} for m in ("a", "b", "c") for s in (0, 1, 2)]
-    assert [c["id"] for c in seed_major(todo)] == ["a_s0", "b_s0", "c_s0", "a_s1", "b_s1", "c_s1", "a_s2", "b_s2", "c_s2"]
-    assert seed_major(todo[1:2]) == todo[1:2] and seed_major([]) == []
+    todo = [Cell(f"{m}_s{s}", {}, seed=s, priority=s) for m in ("a", "b", "c") for s in (0, 1, 2)]
+    assert [c.id for c in order(todo)] == ["a_s0", "b_s0", "c_s0", "a_s1", "b_s1", "c_s1", "a_s2", "b_s2", "c_s2"]
+    assert order(todo[1:2]) == todo[1:2] and order([]) == []
 
 
 def test_vae_vs_iwae_takes_device_and_ks_and_writes_one_row_per_model(tmp_path):

@@ -153,13 +153,23 @@ def check_command(argv: list[str]) -> None:
         _check_data(args.name, args.set)
     elif args.command == "bench":
         from genzoo.bench import engine
+        from genzoo.errors import GenzooError
         from genzoo.config import parse_sets
 
         if args.names[0] in ("merge", "verify"):  # directories, made by earlier lines
             return
+        sets = parse_sets(args.set)
+        fixed = {k: v for k, v in sets.items() if "$" not in v}  # a shell variable's value is the loop's
         for name in args.names:  # the name, every --set key and value, checked as the engine does before a run
             if not name.endswith(".toml"):
-                engine.plan(name, parse_sets(args.set), args.quick)
+                try:
+                    exp, _, _, _ = engine.plan(name, fixed, args.quick)
+                except GenzooError as e:  # a run an earlier line of the page trains is not here
+                    if "run directory not found" not in str(e):
+                        raise
+                    exp = engine.get(name)
+                for key in set(sets) - set(fixed):
+                    assert key in exp.options, f"unknown option {key!r} for {name!r}"
     elif args.command == "sample" and args.sampler:
         from genzoo.sampling import SAMPLERS
 

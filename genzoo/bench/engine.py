@@ -259,9 +259,14 @@ def records(out: Path, sha: str, grid: list[Cell]) -> list[dict[str, Any]]:
     return [r for r in found if r is not None]
 
 
-def compared(metrics: dict[str, Any]) -> dict[str, Any]:
-    """The metrics that must be identical between two runs of a cell (timings left out)."""
-    return {k: v for k, v in metrics.items() if not TIMING.search(k)}
+def compared(metrics: Any) -> Any:
+    """The metrics that must be identical between two runs of a cell: timings left out at every
+    level (a ``seconds`` inside a table row too)."""
+    if isinstance(metrics, dict):
+        return {k: compared(v) for k, v in metrics.items() if not TIMING.search(str(k))}
+    if isinstance(metrics, list):
+        return [compared(v) for v in metrics]
+    return metrics
 
 
 def _versions() -> dict[str, str]:
