@@ -28,9 +28,9 @@
   Bernoulli pixels fitted to the training set, exact likelihood).
 
 Budgets are the options (``--set steps=…``; ``models=gan,vae`` keeps those rows of :data:`ZOO`). The full
-budget is v1's. ``--quick`` was cut in v2 to finish in minutes on two shared cores (issue 24): 100 steps
-(was 150), evaluations of 200 samples (was 300), seed 0 only (was 0, 1, 2), 500 held-out points (was 1000),
-IWAE K = 100 (was 200), a 200² grid (was 300²); the report's protocol states it.
+budget is v1's. ``--quick`` was cut in v2 to finish in minutes on two shared cores (issue 24): 60 steps with
+evaluations every 30 (was 150 and 50), of 200 samples (was 300), seed 0 only (was 0, 1, 2), 500 held-out points
+(was 1000), IWAE K = 100 (was 200), a 200² grid (was 300²); the report's protocol states it.
 
 Report (:mod:`genzoo.bench.zoo_report`, from the records only): ``OUT/zoo.json`` (every number, per cell),
 ``OUT/report.md``, a self-contained ``OUT/report.html``, ``OUT/figures/``; ``OUT/mnist/mnist.json``,
@@ -287,12 +287,12 @@ class Zoo(Experiment):
     version = 2
     options = {
         "grids": Option(("main", "lr"), meaning="which cells run (not part of the identity)", choices=("main", "lr", "mnist")),
-        "steps": Option(3000, 100, "training steps of every 2-D run"),
+        "steps": Option(3000, 60, "training steps of every 2-D run"),
         "batch_size": Option(256, 128, "batch size"),
         "n_eval": Option(2500, 200, "samples of each training-time evaluation (and of the nulls)"),
-        "log_every": Option(50, 25, "steps between logged losses"),
-        "sample_every": Option(250, 50, "steps between evaluations (the training curves)"),
-        "checkpoint_every": Option(1000, 100, "steps between checkpoints"),
+        "log_every": Option(50, 15, "steps between logged losses"),
+        "sample_every": Option(250, 30, "steps between evaluations (the training curves)"),
+        "checkpoint_every": Option(1000, 60, "steps between checkpoints"),
         "seeds": Option((0, 1, 2), (0,), "seeds of the main grid and of the nulls"),
         "lr_seeds": Option((0, 1, 2), (0,), "seeds of the learning-rate grid"),
         "n_test": Option(2500, 500, "held-out points per data set for log-likelihoods"),

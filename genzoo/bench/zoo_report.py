@@ -462,9 +462,8 @@ def make_figures(out: Path, result: dict[str, Any]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------------------------- writers
 def protocol_items(result: dict[str, Any], timing: dict[str, Any]) -> list[tuple[str, str]]:
     b = result["budget"]
-    items = [("mode", "--quick (cut to finish in minutes on two cores: 100 steps, 1 seed, 200 evaluation samples, "
-                      "500 test points, K = 100, 200² grid unless --set says otherwise; the full budget is the reference)"
-              if result["quick"] else "full budget"),
+    items = [("mode", "--quick: a budget cut to finish in minutes on two cores (steps, evaluations, seeds and test sizes "
+                      "below); the full budget is the reference" if result["quick"] else "full budget"),
              ("train (every cell)", ", ".join(f"{k}={v}" for k, v in b["train"].items())),
              ("seeds", f"main grid {b['seeds']}, learning-rate grid {b['lr_seeds']}"),
              ("test log-likelihood", f"{b['n_test']} fixed held-out points per data set; IWAE K = {b['iw_k']}; grid "
