@@ -1,44 +1,22 @@
-"""Benchmarks and experiment suites (``genzoo bench NAME``).
+"""Experiments (``genzoo bench NAME``), all run by :mod:`genzoo.bench.engine`.
 
-Two kinds share one namespace:
+Two ways to declare one share one namespace:
 
-* *benchmarks*: Python functions registered with :func:`benchmark` (timings, special experiments);
-* *suites*: versioned TOML specs in ``genzoo/bench/specs/`` run by :mod:`genzoo.bench.suite` as a
-  (model × data × seed) grid.
+* *experiments in Python*: :class:`genzoo.bench.engine.Experiment` subclasses registered with
+  :func:`experiment` (claims with their own protocol, timings);
+* *suites*: versioned TOML specs in ``genzoo/bench/specs/`` (or a ``.toml`` path), run by
+  :mod:`genzoo.bench.suite` as a (model × data × seed) grid.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from genzoo.errors import GenzooError
 from genzoo.registry import Registry
 
 SPECS = Path(__file__).parent / "specs"
-
-
-class Legacy:
-    """A benchmark still written as one function ``fn(out, quick, jobs, options) -> Path``: the engine
-    runs it as a single cell (its options are passed through unchecked)."""
-
-    def __new__(cls, name: str, fn: Callable[..., Path]) -> Any:
-        from genzoo.bench.engine import Cell, Experiment, Options
-
-        class _Legacy(Experiment):
-            def resolve(self, sets: dict[str, str], quick: bool) -> Options:
-                return Options(sets)
-
-            def cells(self, o: Options, quick: bool) -> list[Cell]:
-                return [Cell("all")]
-
-            def run_cell(self, cell: Cell, o: Options, ctx: Any) -> dict[str, Any]:
-                fn(ctx.out, quick=ctx.quick, jobs=ctx.jobs, options=dict(o))
-                return {}
-
-        exp = _Legacy()
-        exp.name, exp.summary = name, (fn.__doc__ or name).strip().splitlines()[0]
-        return exp
 
 
 #: Every benchmark module registers itself and is imported on the first lookup: one new file is one new benchmark.
@@ -49,16 +27,6 @@ def experiment(cls: type) -> type:
     """Register an :class:`genzoo.bench.engine.Experiment` subclass under its ``name``."""
     BENCHES.register(cls.name)(cls())
     return cls
-
-
-def benchmark(name: str) -> Callable:
-    """Register ``fn(out: Path, quick: bool, jobs: int, options: dict[str, str]) -> Path`` (a legacy benchmark)."""
-
-    def add(fn: Callable[..., Path]) -> Callable[..., Path]:
-        BENCHES.register(name)(Legacy(name, fn))
-        return fn
-
-    return add
 
 
 def mean_std(values: list[float], digits: int = 3) -> str:
@@ -84,20 +52,6 @@ def summary_stats(values: list[float | None]) -> dict[str, Any]:
     s = sorted(finite)
     median = s[len(s) // 2] if len(s) % 2 else (s[len(s) // 2 - 1] + s[len(s) // 2]) / 2
     return {"n": len(finite), "mean": mean, "std": std, "min": s[0], "max": s[-1], "median": median}
-
-
-def resolve_options(name: str, options: dict[str, str], defaults: dict[str, tuple[Any, Any]], quick: bool,
-                    extra: tuple[str, ...] = ()) -> dict[str, Any]:
-    """A benchmark's options: ``defaults[key] = (full, quick)`` overridden by ``--set`` values.
-
-    Unknown keys (other than ``extra``, which the benchmark reads itself) are a one-line error
-    listing the valid ones.
-    """
-    unknown = sorted(set(options) - set(defaults) - set(extra))
-    if unknown:
-        valid = ", ".join(sorted([*defaults, *extra]))
-        raise GenzooError(f"unknown option {unknown[0]!r} for {name}; valid: {valid}")
-    return {k: options.get(k, quick_value if quick else full) for k, (full, quick_value) in defaults.items()}
 
 
 def write_results(out: Path, stem: str, rows: list[dict[str, Any]], **meta: Any) -> None:
