@@ -155,7 +155,7 @@ class EBMDensity(Experiment):
         _, params, (lo, hi), _, _, log_p = _setup(o)
         write_results(out, "ebm_density", [r["metrics"] for r in records], data=o.data, data_params=params, steps=o.steps,
                       seeds=list(o.seeds), bins=o.bins, box=[lo, hi], grid_rule="Riemann sums on a bins×bins grid over [lo, hi]²")
-        panels = [(r["metrics"]["model"], torch.load(out / "runs" / r["id"] / "log_q.pt")) for r in records
+        panels = [(r["metrics"]["model"], torch.load(out / "runs" / r["id"] / "log_q.pt", weights_only=True)) for r in records
                   if r["seed"] == o.seeds[0] and (out / "runs" / r["id"] / "log_q.pt").is_file()]
         _figure([("truth", log_p), *panels], o.bins, lo, hi, out / "ebm_density.png")
 
