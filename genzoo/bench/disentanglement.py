@@ -134,17 +134,21 @@ def _summary(rows: list[dict[str, Any]], keys: tuple[str, ...]) -> list[dict[str
     return out
 
 
+#: the training budget shared with fair-representations (same fit, same networks)
+TRAINING = {"steps": Option(20_000, 600, "training iterations per model"),
+            "seeds": Option(3, meaning="seeds 0..seeds-1"),
+            "batch": Option(64, meaning="batch size"),
+            "threads": Option(1, meaning="torch threads per cell")}
+
+
 @experiment
 class Disentanglement(Experiment):
     """Claim 6: VAE vs β-VAE, FactorVAE, β-TCVAE, DIP-VAE-I/II, InfoVAE on dSprites-like data — every metric, mean ± std over seeds."""
 
     name = "disentanglement"
-    options = {"steps": Option(20_000, 600, "training iterations per model"),
-               "seeds": Option(3, meaning="seeds 0..seeds-1"),
-               "batch": Option(64, meaning="batch size"),
+    options = {**TRAINING,
                "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST)),
-               "dci": Option("gbt", "forest", "DCI's regressor", choices=("gbt", "forest")),
-               "threads": Option(1, meaning="torch threads per cell")}
+               "dci": Option("gbt", "forest", "DCI's regressor", choices=("gbt", "forest"))}
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
         nulls = [Cell(slug(null), {"model": null}, seed=0, priority=-1, cost=0.2) for null in NULLS if o.seeds > 0]

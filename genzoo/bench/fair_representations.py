@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from genzoo.bench import experiment, write_results
-from genzoo.bench.disentanglement import SHARED, _summary, build, fit, test_bound
+from genzoo.bench.disentanglement import SHARED, TRAINING, _summary, build, fit, test_bound
 from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.data import load
 from genzoo.models import DataSpec
@@ -61,11 +61,8 @@ class FairRepresentations(Experiment):
     """VFAE and HSIC-VAE vs VAE: accuracy of predicting the sensitive s from z (→ chance) and a downstream task (kept)."""
 
     name = "fair-representations"
-    options = {"steps": Option(20_000, 600, "training iterations per model"),
-               "seeds": Option(3, meaning="seeds 0..seeds-1"),
-               "batch": Option(64, meaning="batch size"),
-               "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST)),
-               "threads": Option(1, meaning="torch threads per cell")}
+    options = {**TRAINING,
+               "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST))}
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
         return [Cell("pixels", {"model": "pixels"}, seed=0, priority=-1, cost=0.2)] + [
