@@ -24,8 +24,10 @@ Protocol:
 * pictures: latent traversals of seed 0 of each model (``traversal_<model>.png``: one row per
   latent dimension sorted by its rate, 9 values in [−2.5, 2.5], around the code of one test image).
 
-Cells: the two nulls, then seed × model (each with its own training loop, :func:`fit`); ``--shard``
-splits a campaign over processes. Outputs ``disentanglement.csv/.json`` (every run) and
+Cells: the two nulls, then seed × model, each trained through genzoo's trainer in its own run
+directory (``runs/<cell>``: the trainer's batch stream, checkpoints every 1 000 steps, divergence
+guard, and at most a fifth of the wall-clock on evaluation), so ``--time-limit`` stops a cell at a
+checkpoint and the next call continues it; ``--shard`` splits a campaign over processes. Outputs ``disentanglement.csv/.json`` (every run) and
 ``disentanglement_summary.csv`` (mean ± std over seeds). No published numbers are placed beside these:
 the data are dSprites-*like* (genzoo's renderer, a coarser grid, MLP networks, short training) and
 not comparable to papers' dSprites runs.
@@ -41,7 +43,7 @@ import numpy as np
 import torch
 
 from genzoo.bench import experiment, write_results
-from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug, train
 from genzoo.data import load
 from genzoo.models import MODELS, DataSpec
 
@@ -61,18 +63,20 @@ NULLS = ("random codes", "untrained encoder")  # scored at seed 0 by the same ru
 METRICS = ("beta_vae", "factor_vae", "mig", "dci_disentanglement", "dci_completeness", "dci_informativeness", "sap")
 
 
-def fit(model: Any, x: torch.Tensor, steps: int, batch: int, seed: int, s: torch.Tensor | None = None) -> list[dict[str, float]]:
-    """Train with uniformly drawn minibatches (a seeded generator); returns the step logs as floats."""
-    g = torch.Generator().manual_seed(seed)
-    logs = []
-    for _ in range(steps):
-        idx = torch.randint(len(x), (batch * model.batches_per_step,), generator=g)
-        out = model.step((x[idx], s[idx]) if s is not None else x[idx])
-        logs.append({k: float(v) for k, v in out.items()})
-    return logs
+def train_model(ctx: CellContext, name: str, data: str, o: Options, seed: int, **overrides: Any) -> Any:
+    """Model ``name`` (SHARED + ``overrides``) trained on ``data`` through the trainer, in the cell's
+    run directory (a time limit stops it at a checkpoint; the next call continues); in eval mode."""
+    from genzoo import run
+
+    sets = [f"model.{k}={str(v).lower() if isinstance(v, bool) else v}" for k, v in {**SHARED, **overrides}.items()]
+    sets += [f"train.seed={seed}", f"train.steps={o.steps}", f"train.batch_size={o.batch}", f"train.threads={o.threads}",
+             "train.progress=false", "train.sample_every=0"]
+    run_dir, _ = train(ctx, run.resolve(name, data, sets=sets))
+    return run.load(run_dir)[0].eval()
 
 
 def build(name: str, data: DataSpec, seed: int, **overrides: Any) -> Any:
+    """Model ``name`` (SHARED + ``overrides``) at its seed-``seed`` initialisation, untrained."""
     cls = MODELS.get(name)
     torch.manual_seed(seed)
     return cls(cls.Config(**{**SHARED, **overrides}), data)
@@ -87,19 +91,19 @@ def test_bound(model: Any, x: torch.Tensor) -> dict[str, float]:
 
 
 @torch.no_grad()
-def traversal(model: Any, x0: torch.Tensor, image_shape: tuple[int, ...], path: Path, values: int = 9, span: float = 2.5,
+def traversal(model: Any, x0: torch.Tensor, path: Path, values: int = 9, span: float = 2.5,
               rates: np.ndarray | None = None) -> None:
-    """Decode the code of x0 (one flat image) with one latent dimension swept over [−span, span]; rows sorted by rate."""
+    """Decode the code of x0 (one image) with one latent dimension swept over [−span, span]; rows sorted by rate."""
     from genzoo.metrics.disentanglement import codes_of  # here, not at module level: genzoo.metrics imports scipy, which `genzoo list` must not pay for
     from genzoo.viz.images import save_image_grid
 
-    z0 = torch.as_tensor(codes_of(model.encode, x0.reshape(1, -1)), dtype=torch.float32)[0]
+    z0 = torch.as_tensor(codes_of(model.encode, x0.unsqueeze(0)), dtype=torch.float32)[0]
     order = np.argsort(-rates) if rates is not None else np.arange(z0.shape[0])
     grid = []
     for j in order:
         z = z0.repeat(values, 1)
         z[:, j] = torch.linspace(-span, span, values)
-        grid.append(model.decode(z).reshape(values, *image_shape))
+        grid.append(model.decode(z).reshape(values, *x0.shape))
     save_image_grid(torch.cat(grid), path, nrow=values)
 
 
@@ -146,6 +150,7 @@ class Disentanglement(Experiment):
     """Claim 6: VAE vs β-VAE, FactorVAE, β-TCVAE, DIP-VAE-I/II, InfoVAE on dSprites-like data — every metric, mean ± std over seeds."""
 
     name = "disentanglement"
+    version = 2  # v2: training through the trainer (v1: a private loop drawing batches with replacement)
     options = {**TRAINING,
                "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST)),
                "dci": Option("gbt", "forest", "DCI's regressor", choices=("gbt", "forest"))}
@@ -161,24 +166,21 @@ class Disentanglement(Experiment):
         torch.set_num_threads(o.threads)
         budget, label, seed = Budget(*QUICK_BUDGET) if ctx.quick else FULL_BUDGET, cell.params["model"], cell.seed
         ds = load("dsprites_small")
-        x, tx, flat = ds.x.flatten(1), ds.test_x.flatten(1), _FlatGroundTruth(ds.ground_truth)
-        spec = DataSpec("images", (x.shape[1],), 0)
         if label in NULLS:
             g = torch.Generator().manual_seed(0)
-            enc = build("vae", spec, 0).encode if label == "untrained encoder" else (
+            enc = build("vae", DataSpec.of(ds), 0).encode if label == "untrained encoder" else (
                 lambda x: torch.randn(x.shape[0], SHARED["latent_dim"], generator=g))
-            return disentanglement_metrics(enc, flat, budget, 0, o.dci)
+            return disentanglement_metrics(enc, ds.ground_truth, budget, 0, o.dci)
         name, overrides = MODELS_UNDER_TEST[label]
         if name == "beta-tcvae":
-            overrides = {**overrides, "dataset_size": len(x)}
+            overrides = {**overrides, "dataset_size": len(ds.x)}
         t0 = time.perf_counter()
-        model = build(name, spec, seed, **overrides)
-        fit(model, x, o.steps, o.batch, seed)
+        model = train_model(ctx, name, "dsprites_small", o, seed, **overrides)
         train_s = time.perf_counter() - t0
-        model.eval()
         if seed == 0:
-            traversal(model, tx[0], tuple(ds.x.shape[1:]), ctx.out / f"traversal_{label}.png", rates=per_dim_rate(model, tx[:500]))
-        return {**test_bound(model, tx), **disentanglement_metrics(model.encode, flat, budget, seed, o.dci), "train_seconds": train_s}
+            traversal(model, ds.test_x[0], ctx.out / f"traversal_{label}.png", rates=per_dim_rate(model, ds.test_x[:500]))
+        return {**test_bound(model, ds.test_x), **disentanglement_metrics(model.encode, ds.ground_truth, budget, seed, o.dci),
+                "train_seconds": train_s}
 
     def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
         from genzoo.metrics.disentanglement import FULL_BUDGET, Budget
@@ -189,18 +191,4 @@ class Disentanglement(Experiment):
                       models={k: MODELS_UNDER_TEST[k] for k in o.models},
                       budget=(Budget(*QUICK_BUDGET) if quick else FULL_BUDGET).__dict__, dci_model=o.dci)
         write_results(out, "disentanglement_summary", _summary(rows, METRICS + ("elbo", "rate", "distortion")))
-
-
-class _FlatGroundTruth:
-    """The data set's ground truth with images flattened to vectors (the MLP models' input)."""
-
-    def __init__(self, gt: Any) -> None:
-        self.gt = gt
-        self.factor_names, self.factor_sizes = gt.factor_names, gt.factor_sizes
-
-    def sample_factors(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        return self.gt.sample_factors(n, rng)
-
-    def observations(self, factors: Any) -> torch.Tensor:
-        return self.gt.observations(factors).flatten(1)
 

@@ -15,8 +15,8 @@ Protocol:
 * null rows scored by the same probes: ``random codes`` (noise independent of x: chance) and
   ``pixels`` (the raw 1 024 pixels: what is predictable from x itself; logistic regression only).
 
-Cells: ``pixels``, then per seed ``random codes`` and each model (disentanglement's own training
-loop). Outputs ``fair_representations.csv/.json`` and ``fair_representations_summary.csv`` (mean ± std).
+Cells: ``pixels``, then per seed ``random codes`` and each model (trained through genzoo's trainer,
+as in ``disentanglement``). Outputs ``fair_representations.csv/.json`` and ``fair_representations_summary.csv`` (mean ± std).
 """
 
 from __future__ import annotations
@@ -29,10 +29,9 @@ import numpy as np
 import torch
 
 from genzoo.bench import experiment, write_results
-from genzoo.bench.disentanglement import SHARED, TRAINING, _summary, build, fit, test_bound
+from genzoo.bench.disentanglement import SHARED, TRAINING, _summary, test_bound, train_model
 from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
 from genzoo.data import load
-from genzoo.models import DataSpec
 
 MODELS_UNDER_TEST: dict[str, tuple[str, dict[str, Any]]] = {
     "vae": ("vae", {}), "vfae": ("vfae", {"lambda_": 1000.0}), "hsic-vae": ("hsic-vae", {"lambda_": 1000.0, "sensitive": True})}
@@ -61,6 +60,7 @@ class FairRepresentations(Experiment):
     """VFAE and HSIC-VAE vs VAE: accuracy of predicting the sensitive s from z (→ chance) and a downstream task (kept)."""
 
     name = "fair-representations"
+    version = 2  # v2: training through the trainer (v1: a private loop drawing batches with replacement)
     options = {**TRAINING,
                "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST))}
 
@@ -74,19 +74,17 @@ class FairRepresentations(Experiment):
 
         torch.set_num_threads(o.threads)
         label, seed, ds = cell.params["model"], cell.seed, load("dsprites_fair")
-        x, tx = ds.x.flatten(1), ds.test_x.flatten(1)
+        x, tx = ds.x, ds.test_x
         if label == "pixels":
-            return probes(x.numpy(), tx.numpy(), ds, 0, forest=False)
+            return probes(x.flatten(1).numpy(), tx.flatten(1).numpy(), ds, 0, forest=False)
         if label == "random codes":
             g = torch.Generator().manual_seed(seed)
             noise = lambda n: torch.randn(n, SHARED["latent_dim"], generator=g).numpy()  # noqa: E731
             return probes(noise(len(x)), noise(len(tx)), ds, seed)
         name, overrides = MODELS_UNDER_TEST[label]
-        sensitive = name != "vae"
         t0 = time.perf_counter()
-        model = build(name, DataSpec("images", (x.shape[1],), 2 if sensitive else 0), seed, **overrides)
-        fit(model, x, o.steps, o.batch, seed, s=ds.y if sensitive else None)
-        return {**test_bound(model.eval(), tx), "train_seconds": time.perf_counter() - t0,
+        model = train_model(ctx, name, "dsprites_fair", o, seed, **overrides)
+        return {**test_bound(model, tx), "train_seconds": time.perf_counter() - t0,
                 **probes(codes_of(model.encode, x), codes_of(model.encode, tx), ds, seed)}
 
     def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
