@@ -15,7 +15,10 @@ Options besides the budget: ``ks`` (the k of the trained bounds, default ``1,5,5
 ``vae`` model) and ``device`` (``auto``: CUDA when available; ``cpu``, ``cuda``, ``cuda:N``).
 
 Burda et al.'s Table 1 is not copied here: compare only at the paper's training budget.
-Cells: one per (k, seed). Outputs: ``vae_vs_iwae.csv/json`` (the finished cells' rows, a mean row
+Cells: one per (k, seed), each trained through genzoo's trainer in its run directory (``runs/<cell>``:
+checkpoints every 1 000 updates, so ``--time-limit`` stops a long cell there and the next call
+continues it); its record keeps the training loss (−L_k on the minibatch) every 100 updates, drawn
+per k against epochs in ``learning_curves.png``. Outputs: ``vae_vs_iwae.csv/json`` (the finished cells' rows, a mean row
 per k, the null; ``complete: false`` until every cell has finished).
 """
 
@@ -29,8 +32,7 @@ from typing import Any
 import torch
 
 from genzoo.bench import experiment, write_results
-from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug
-from genzoo.bench.rate_distortion import fit, new_model
+from genzoo.bench.engine import Cell, CellContext, Experiment, Option, Options, slug, train
 
 
 def _test_x(o: Options) -> tuple[Any, torch.Tensor]:
@@ -45,6 +47,7 @@ class VaeVsIwae(Experiment):
     """Claim 12: VAE vs IWAE (k = 5, 50) on binarised MNIST, test log-likelihood by L_K, ≥ 3 seeds."""
 
     name = "vae-vs-iwae"
+    version = 2  # v2: training through the trainer (v1: a private loop drawing batches with replacement)
     options = {"steps": Option(30_000, 1000, "updates"), "seeds": Option(3, 3, "number of seeds (0, 1, …)"),
                "eval_k": Option(5000, 500, "importance samples of the test bound L_K"), "n_test": Option(10_000, 500, "test images"),
                "batch_size": Option(20, 20, "minibatch"), "lr": Option(0.001, 0.001, "Adam learning rate"),
@@ -66,21 +69,21 @@ class VaeVsIwae(Experiment):
     def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
         from genzoo.metrics.likelihood import iw_log_likelihood
         from genzoo.metrics.vae import active_units
-        from genzoo.models import DataSpec
+        from genzoo import run
+        from genzoo.files import METRICS, read_metrics
         from genzoo.train.trainer import resolve_device
 
         device = torch.device(ctx.device) if o.device == "auto" and ctx.device.startswith("cuda") else resolve_device(o.device)
         ds, test = _test_x(o)
         test, name, k, seed = test.to(device), cell.params["model"], cell.params["k"], cell.seed
-        torch.manual_seed(seed)
-        model = new_model(name, DataSpec.of(ds), arch="mlp", hidden=200, depth=2, activation="tanh", latent_dim=50, lr=o.lr,
-                          **({"k": k} if name == "iwae" else {})).to(device)
+        sets = ["arch=mlp", "hidden=200", "depth=2", "activation=tanh", "latent_dim=50", f"lr={o.lr}", *([f"k={k}"] if name == "iwae" else []),
+                "data.seed=0", f"train.seed={seed}", f"train.steps={o.steps}", f"train.batch_size={o.batch_size}", f"train.device={device}",
+                f"train.threads={ctx.threads}", "train.progress=false", "train.sample_every=0"]
         t = time.perf_counter()
-        fit(model, ds.x.to(device), o.steps, batch=o.batch_size, seed=seed)  # a private loop: its batch stream made the committed numbers
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        run_dir, _ = train(ctx, run.resolve(name, "binarized_mnist", sets=sets))
         train_s = time.perf_counter() - t
-        model.eval()
+        model = run.load(run_dir, device=str(device))[0].eval()
+        curve = [(r["step"] * o.batch_size / len(ds.x), r["loss"]) for r in read_metrics(run_dir / METRICS)[0] if "loss" in r]
         torch.manual_seed(1000 + seed)
         with torch.no_grad():
             ll = torch.cat([iw_log_likelihood(model, test[i : i + 100], o.eval_k) for i in range(0, test.shape[0], 100)])
@@ -88,11 +91,19 @@ class VaeVsIwae(Experiment):
         au, _ = active_units(model, test)
         return {"model": name, "k_train": k, "seed": seed, "log_likelihood_iw": float(ll.mean()),
                 "iw_se": float(ll.std() / len(ll) ** 0.5), "eval_k": o.eval_k, "elbo": float(elbo.mean()), "active_units": au,
-                "train_seconds": train_s, "steps": o.steps, "epochs": o.steps * o.batch_size / len(ds.x), "device": str(device)}
+                "train_seconds": train_s, "steps": o.steps, "epochs": o.steps * o.batch_size / len(ds.x), "device": str(device),
+                "curve_epochs": [e for e, _ in curve], "curve_loss": [v for _, v in curve]}
 
     def report(self, records: list[dict], o: Options, out: Path, quick: bool) -> None:
         """The finished rows, a mean row per k with finished seeds, the null: independent pixels at the training marginals."""
-        rows = [r["metrics"] for r in records]
+        from genzoo.viz import save_curves
+
+        rows = [{k: v for k, v in r["metrics"].items() if not k.startswith("curve_")} for r in records]
+        curves = {f"{r['metrics']['model']} k={r['metrics']['k_train']} s{r['seed']}": (r["metrics"]["curve_epochs"], r["metrics"]["curve_loss"])
+                  for r in records if r["metrics"].get("curve_epochs")}
+        if curves:
+            save_curves(curves, out / "learning_curves.png", "epochs", "training loss (−L_k per image, minibatch)",
+                        title="VAE vs IWAE on binarised MNIST")
         summary = []
         for k in o.ks:
             done = [r for r in rows if r["k_train"] == k]
