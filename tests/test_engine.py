@@ -144,3 +144,40 @@ def test_ray_tasks_give_the_same_records(whole, tmp_path):
     ours = metrics(out)
     assert ours == {cid: m for cid, m in metrics(whole).items() if cid in ours}
     assert json.loads((out / "timing.json").read_text())["invocations"][-1]["launcher"] == "ray"
+
+
+class _TrainsAndNull(engine.Experiment):
+    """One trained cell and one cheaper null baseline (scored without training)."""
+
+    name = "verify-order-probe"
+
+    def cells(self, o: engine.Options, quick: bool) -> list[engine.Cell]:
+        return [engine.Cell("null", {"null": True}, seed=0, cost=0.01, baseline=True), engine.Cell("trained", {}, seed=0, cost=5)]
+
+    def run_cell(self, cell: engine.Cell, o: engine.Options, ctx: engine.CellContext) -> dict:
+        import torch
+
+        torch.manual_seed(cell.seed)
+        net = torch.nn.Linear(3, 1)
+        if not cell.params.get("null"):
+            opt = torch.optim.SGD(net.parameters(), lr=0.1)
+            for _ in range(20):
+                opt.zero_grad()
+                (net(torch.ones(4, 3)) - 1).pow(2).mean().backward()
+                opt.step()
+        return {"output": float(net(torch.ones(1, 3)).detach())}
+
+    def report(self, records: list[dict], o: engine.Options, out: Path, quick: bool) -> None:
+        pass
+
+
+def test_verify_re_runs_trained_cells_before_null_baselines(tmp_path, monkeypatch):
+    exp = _TrainsAndNull()
+    monkeypatch.setitem(BENCHES._items, exp.name, exp)
+    out = tmp_path / "probe"
+    assert engine.run(exp.name, out, progress=False)["done"] == 2
+    stored = {r["id"]: r["seconds"] for r in map(json.loads, (p.read_text() for p in (out / engine.CELLS).glob("*.json")))}
+    assert set(stored) == {"null", "trained"}
+    first = engine.verify(out, n=1)
+    assert [r["id"] for r in first] == ["trained"] and first[0]["equal"]  # not the null, whatever the stored seconds
+    assert [r["id"] for r in engine.verify(out, n=2)] == ["trained", "null"]

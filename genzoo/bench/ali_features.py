@@ -146,7 +146,7 @@ class AliFeatures(Experiment):
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
         trained = [Cell(slug(m, f"seed{s}"), {"model": m}, seed=s, priority=s, cost=o.steps) for m in o.models for s in o.seeds]
-        return [Cell("raw_pixels", {}, priority=-1, cost=1), *trained]
+        return [Cell("raw_pixels", {}, priority=-1, cost=1, baseline=True), *trained]
 
     def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
         from genzoo import config, data, run

@@ -116,12 +116,12 @@ class DDLSExperiment(Experiment):
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
         if tuple(o.data) == ("mnist",):
-            return [Cell("floor", {"part": "floor"}, seed=-1, priority=-1)] + [
+            return [Cell("floor", {"part": "floor"}, seed=-1, priority=-1, baseline=True)] + [
                 Cell(slug(sampler, seed), {"part": "chain", "sampler": sampler}, seed=seed, priority=i)
                 for i, seed in enumerate(o.seeds) for sampler in ("ddls", "prior-langevin")]
         grid = []
         for d in o.data:
-            grid.append(Cell(slug(d, "uniform"), {"data": d, "model": "null"}, seed=-1, priority=-1, cost=0.01))
+            grid.append(Cell(slug(d, "uniform"), {"data": d, "model": "null"}, seed=-1, priority=-1, cost=0.01, baseline=True))
             grid += [Cell(slug(d, m, seed), {"data": d, "model": m}, seed=seed, priority=i)
                      for m in ["gan"] + ["wgan-gp"] * o.wgan for i, seed in enumerate(o.seeds)]
         return grid

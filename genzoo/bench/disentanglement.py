@@ -156,7 +156,7 @@ class Disentanglement(Experiment):
                "dci": Option("gbt", "forest", "DCI's regressor", choices=("gbt", "forest"))}
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
-        nulls = [Cell(slug(null), {"model": null}, seed=0, priority=-1, cost=0.2) for null in NULLS if o.seeds > 0]
+        nulls = [Cell(slug(null), {"model": null}, seed=0, priority=-1, cost=0.2, baseline=True) for null in NULLS if o.seeds > 0]
         return nulls + [Cell(slug(label, seed), {"model": label}, seed=seed, priority=seed)
                         for seed in range(o.seeds) for label in o.models]
 

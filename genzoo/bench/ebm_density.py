@@ -129,7 +129,7 @@ class EBMDensity(Experiment):
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
         chosen = [i for i, (label, name, _) in enumerate(VARIANTS) if not o.models or name in o.models or label in o.models]
-        return [Cell("null_gaussian", {}, priority=-1, cost=0.01),
+        return [Cell("null_gaussian", {}, priority=-1, cost=0.01, baseline=True),
                 *(Cell(slug(VARIANTS[i][0], f"seed{s}"), {"variant": i}, seed=s, priority=s, cost=o.steps)
                   for i in chosen for s in o.seeds)]
 

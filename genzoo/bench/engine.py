@@ -40,7 +40,7 @@ import shutil
 import tempfile
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Iterable
 
@@ -136,7 +136,9 @@ class Cell:
 
     ``priority``: lower runs first (a short slot does the most valuable cells); ``cost``: relative
     expected time (the progress bar's estimate, ``verify``'s "cheapest first"); ``gpu``: the cell
-    benefits from a GPU when the launcher has one.
+    benefits from a GPU when the launcher has one; ``baseline``: a null row scored by the
+    experiment's rule without training anything (``verify`` re-runs trained cells first, since a
+    null re-derived proves the least about the code that trains).
     """
 
     id: str
@@ -145,6 +147,7 @@ class Cell:
     priority: float = 0.0
     cost: float = 1.0
     gpu: bool = False
+    baseline: bool = False
 
 
 def slug(*parts: Any) -> str:
@@ -658,8 +661,9 @@ def merge(out: Path, sources: Iterable[Path]) -> dict[str, Any]:
 
 
 def verify(out: Path, n: int = 1, seed: int | None = None, tolerance: float = 0.0) -> list[dict[str, Any]]:
-    """Re-run ``n`` stored cells of ``out`` (cheapest first, or a seeded random choice) in a scratch
-    directory on the CPU and compare every non-timing metric with the stored record.
+    """Re-run ``n`` stored cells of ``out`` (the cheapest trained cells first, then null baselines; or
+    a seeded random choice) in a scratch directory on the CPU and compare every non-timing metric
+    with the stored record.
 
     Returns one row per cell: ``{"id", "equal", "differences"}``; equality is exact unless
     ``tolerance`` (a relative difference, for records made on a GPU) is given.
@@ -668,10 +672,10 @@ def verify(out: Path, n: int = 1, seed: int | None = None, tolerance: float = 0.
     stored = {r["id"]: r for r in records(Path(out), ident["spec_sha256"], grid)}
     if not stored:
         raise GenzooError(f"{str(out)!r} holds no finished cell to verify")
-    chosen = sorted(stored.values(), key=lambda r: (r.get("seconds", 0.0), r["id"]))
+    by_id = {c.id: c for c in grid}
+    chosen = sorted(stored.values(), key=lambda r: (by_id[r["id"]].baseline, r.get("seconds", 0.0), r["id"]))
     if seed is not None:
         chosen = random.Random(seed).sample(chosen, len(chosen))
-    by_id = {c.id: c for c in grid}
     rows = []
     for record in chosen[:n]:
         with tempfile.TemporaryDirectory(prefix="genzoo-verify-") as scratch:
@@ -704,7 +708,3 @@ def _compare(a: Any, b: Any, tolerance: float, where: str = "") -> dict[str, Any
 
     walk(a, b, where)
     return {"equal": not diffs, "differences": diffs}
-
-
-def asdict_cell(cell: Cell) -> dict[str, Any]:
-    return asdict(cell)

@@ -65,8 +65,9 @@ class FairRepresentations(Experiment):
                "models": Option(tuple(MODELS_UNDER_TEST), meaning="models under test", choices=tuple(MODELS_UNDER_TEST))}
 
     def cells(self, o: Options, quick: bool) -> list[Cell]:
-        return [Cell("pixels", {"model": "pixels"}, seed=0, priority=-1, cost=0.2)] + [
-            Cell(slug(label, seed), {"model": label}, seed=seed, priority=seed, cost=0.1 if label == "random codes" else 1)
+        return [Cell("pixels", {"model": "pixels"}, seed=0, priority=-1, cost=0.2, baseline=True)] + [
+            Cell(slug(label, seed), {"model": label}, seed=seed, priority=seed, cost=0.1 if label == "random codes" else 1,
+                 baseline=label == "random codes")
             for seed in range(o.seeds) for label in ("random codes", *o.models)]
 
     def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:

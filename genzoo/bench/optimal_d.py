@@ -90,7 +90,7 @@ class OptimalD(Experiment):
         grid = []
         for i, case in enumerate(CASES):
             grid += [Cell(slug(case.label, s), {"case": i}, seed=s, priority=k) for k, s in enumerate(o.seeds)]
-            grid.append(Cell(slug(case.label, "null"), {"case": i, "null": True}, seed=o.seeds[0], cost=0.01))
+            grid.append(Cell(slug(case.label, "null"), {"case": i, "null": True}, seed=o.seeds[0], cost=0.01, baseline=True))
         return grid
 
     def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:

@@ -144,7 +144,7 @@ class RateDistortion(Experiment):
         grid += [Cell(slug("mnist", f"{v:g}"), {"data": "binarized_mnist", "setting": "target_rate", "value": v}, o.seed, 1,
                       10 * o.mnist_steps) for v in o.mnist_rates]
         if o.mnist_rates:
-            grid.append(Cell("mnist__null", {"data": "binarized_mnist", "setting": "null"}, o.seed, 1, 1))
+            grid.append(Cell("mnist__null", {"data": "binarized_mnist", "setting": "null"}, o.seed, 1, 1, baseline=True))
         return grid
 
     def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict:

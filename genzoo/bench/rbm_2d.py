@@ -85,7 +85,7 @@ class Rbm2d(Experiment):
     def cells(self, o: Options, quick: bool) -> list[Cell]:
         grid = []
         for d in o.data:  # grid order = the table's row order: per data set its nulls, then CD, then PCD
-            grid.append(Cell(slug(d, "nulls"), {"data": d, "null": True}, seed=0, cost=0.01))
+            grid.append(Cell(slug(d, "nulls"), {"data": d, "null": True}, seed=0, cost=0.01, baseline=True))
             grid += [Cell(slug(d, t, f"s{s}"), {"data": d, "training": t}, seed=s, priority=s, cost=o.updates / 1000)
                      for t in ("cd", "pcd") for s in range(o.seeds)]
         return grid

@@ -245,11 +245,11 @@ class Translation(Experiment):
         grid = []
         if "dualgan" in o.only:
             for pair in o.pairs:
-                grid.append(Cell(slug("dualgan", pair, "nulls"), {"method": "dualgan", "pair": pair}, seed=-1, priority=-1, cost=0.1))
+                grid.append(Cell(slug("dualgan", pair, "nulls"), {"method": "dualgan", "pair": pair}, seed=-1, priority=-1, cost=0.1, baseline=True))
                 grid += [Cell(f"dualgan_{pair}_seed{s}", {"method": "dualgan", "pair": pair}, seed=s, priority=i, gpu=True)
                          for i, s in enumerate(o.seeds)]
         if "cvae-gan" in o.only:
-            grid.append(Cell("cvae_gan_floor", {"method": "cvae-gan"}, seed=-1, priority=-1, cost=0.1))
+            grid.append(Cell("cvae_gan_floor", {"method": "cvae-gan"}, seed=-1, priority=-1, cost=0.1, baseline=True))
             grid += [Cell(f"cvae_gan_seed{s}", {"method": "cvae-gan"}, seed=s, priority=i, gpu=True) for i, s in enumerate(o.seeds)]
         return grid
 

@@ -346,13 +346,13 @@ class Zoo(Experiment):
                 out += [Cell(c["id"], c, c["seed"], priority=c["seed"] + (0.5 if which == "lr" else 0), cost=c["steps"])
                         for c in self.grid(which, o)]
         if "main" in grids:
-            out += [Cell(slug("nulls", suite.data_label(d)), {"grid": "nulls", "data": d}, 0, priority=-1, cost=10) for d in self.data]
+            out += [Cell(slug("nulls", suite.data_label(d)), {"grid": "nulls", "data": d}, 0, priority=-1, cost=10, baseline=True) for d in self.data]
         if "mnist" in grids:
             budget = MNIST_BUDGETS["quick" if quick else "full"]
             out += [Cell(f"mnist__{slug(re.sub(r'[^a-z0-9]+', '-', lab.lower()).strip('-'))}_s{seed}",
                          {"grid": "mnist", "label": lab, "family": fam, "model": m, "set": s}, seed, 10 + seed, budget["train"]["steps"])
                     for lab, fam, m, s in self.mnist_zoo for seed in budget["seeds"]]
-            out.append(Cell("mnist__nulls", {"grid": "mnist-nulls"}, 0, priority=10))
+            out.append(Cell("mnist__nulls", {"grid": "mnist-nulls"}, 0, priority=10, baseline=True))
         return out
 
     def run_cell(self, cell: Cell, o: Options, ctx: CellContext) -> dict[str, Any]:
